@@ -1,0 +1,173 @@
+"""The ``Layer`` base class: the contract every layer, built-in or yours, follows.
+
+A layer keeps all of its state in plain dictionaries that you may open at any time:
+
+========  =====================================================================================
+``d``     dimensions (``m`` samples, ``s`` steps, ``e`` elements per step, ``u`` units, ...)
+``p``     parameters, e.g. ``p["W"]``
+``fs``    forward shapes (of inputs, parameters and cached arrays)
+``fc``    forward cache: every intermediate array of the last forward pass
+``bs``    backward shapes
+``bc``    backward cache: every intermediate gradient of the last backward pass
+``g``     gradients: ``g["d" + name]`` is dL/d``p[name]``
+========  =====================================================================================
+
+The hooks, called in this order by :class:`~unrolled.framework.Model` (or by ``layer(A)``):
+
+1. ``compute_shapes(A)``: read ``d`` and ``fs`` off the input, validate it;
+2. ``initialize_parameters()``: create ``p`` (only once, lazily, from the first input's shape and
+   the layer's own random generator ``self.rng``);
+3. ``forward(A) -> A_next``;
+4. ``backward(dA) -> dA_prev``: gradient with respect to the layer's input;
+5. ``compute_gradients()``: fill ``g`` from the caches (after ``backward``);
+6. ``update_parameters(optimizer)``: apply the optimizer to every parameter (after clipping).
+
+Caches are reused across batches of the same shape: copy ``fc`` entries you want to keep.
+"""
+import numpy as np
+
+
+class Layer:
+    """Base class of every layer.
+
+    Parameters
+    ----------
+    name : str, optional
+        Unique name inside a model (the model names unnamed layers ``"<kind>_<index>"``).
+    trainable : bool
+        False freezes the layer: gradients still flow through it, its parameters do not change.
+    lr : float, optional
+        Per-layer learning rate; it follows the model's schedule by the same factor.
+    l1, l2 : float
+        Penalties ``l1 * sum|W|`` and ``l2 * sum(W**2)`` on the layer's weights (not biases),
+        added to the reported loss and to the gradients.
+    """
+
+    #: names of the parameters penalized by l1/l2 (biases are not)
+    weight_names = ()
+
+    def __init__(self, name=None, trainable=True, lr=None, l1=0.0, l2=0.0):
+        self.name = name
+        self.trainable = bool(trainable)
+        if lr is not None and not lr > 0:
+            raise ValueError(f"{self.label}: lr must be > 0, got {lr!r}")
+        if l1 < 0 or l2 < 0:
+            raise ValueError(f"{self.label}: l1 and l2 must be >= 0, got l1={l1!r}, l2={l2!r}")
+        self.lr, self.l1, self.l2 = lr, float(l1), float(l2)
+        self.d, self.p, self.fs, self.fc = {}, {}, {}, {}
+        self.bs, self.bc, self.g = {}, {}, {}
+        self.rng = None      # numpy Generator, set by the model from its seed (or by seed())
+        self.dtype = None    # numpy dtype, set by the model (or from the first input)
+        self.training = False
+        self.initialized = False
+
+    # ------------------------------------------------------------------ hooks
+    def compute_shapes(self, A):
+        """Read dimensions and shapes from the input ``A``; raise on input that does not fit."""
+        raise NotImplementedError
+
+    def initialize_parameters(self):
+        """Create the parameters ``p`` (no-op for layers without parameters)."""
+
+    def forward(self, A):
+        raise NotImplementedError
+
+    def backward(self, dA):
+        raise NotImplementedError
+
+    def compute_gradients(self):
+        """Fill ``g`` (no-op for layers without parameters)."""
+
+    def update_parameters(self, optimizer):
+        """Apply ``optimizer`` to every parameter; frozen layers keep theirs."""
+        if not self.trainable:
+            return
+        for name in self.p:
+            optimizer.update(self, name)
+
+    # ----------------------------------------------------------------- helpers
+    @property
+    def label(self):
+        """How error messages name this layer: ``Dense 'dense_1'``."""
+        return f"{type(self).__name__} {self.name!r}" if self.name else type(self).__name__
+
+    def seed(self, seed):
+        """Give the layer its own random generator (the model does this from its seed)."""
+        self.rng = np.random.default_rng(seed)
+        return self
+
+    def build(self, A):
+        """compute_shapes + lazy initialize_parameters; called before every forward pass."""
+        if self.dtype is None:
+            self.dtype = A.dtype if np.issubdtype(np.asarray(A).dtype, np.floating) else np.dtype(np.float64)
+        if self.rng is None:
+            self.rng = np.random.default_rng()
+        self.compute_shapes(A)
+        if not self.initialized:
+            self.initialize_parameters()
+            self.initialized = True
+
+    def __call__(self, A, **kwargs):
+        A = np.asarray(A)
+        self.build(A)
+        return self.forward(A, **kwargs)
+
+    def check_ndim(self, A, ndims, what="input"):
+        if A.ndim not in ndims:
+            expected = " or ".join(f"{n}-D" for n in ndims)
+            raise ValueError(f"{self.label}: expected {expected} {what}, got shape {A.shape} "
+                             f"({A.ndim}-D)")
+
+    def check_size(self, key, value):
+        """Once parameters exist, the input size they were built for must not change."""
+        if self.initialized and self.d.get(key) is not None and self.d[key] != value:
+            raise ValueError(f"{self.label}: built for inputs with {key} = {self.d[key]} "
+                             f"features, got {value}")
+
+    def cache(self, store, key, shape, dtype=None):
+        """A preallocated array ``store[key]`` of ``shape``, reused while the shape stays the same."""
+        dtype = self.dtype if dtype is None else dtype
+        arr = store.get(key)
+        if arr is None or arr.shape != shape or arr.dtype != dtype:
+            arr = store[key] = np.empty(shape, dtype=dtype)
+        return arr
+
+    def zero_gradients(self):
+        for name, value in self.p.items():
+            self.g["d" + name] = np.zeros_like(value)
+
+    def penalty(self):
+        """l1/l2 penalty of this layer's weights (added to the reported loss)."""
+        total = 0.0
+        for name in self.weight_names:
+            if name in self.p:
+                if self.l1:
+                    total += self.l1 * float(np.abs(self.p[name]).sum())
+                if self.l2:
+                    total += self.l2 * float(np.square(self.p[name]).sum())
+        return total
+
+    def add_penalty_gradients(self):
+        for name in self.weight_names:
+            if name in self.p:
+                if self.l1:
+                    self.g["d" + name] += self.l1 * np.sign(self.p[name])
+                if self.l2:
+                    self.g["d" + name] += (2.0 * self.l2) * self.p[name]
+
+    @property
+    def n_parameters(self):
+        return int(sum(v.size for v in self.p.values()))
+
+    def output_activation(self):
+        """Name of the activation applied last by this layer (the model checks it against the loss)."""
+        act = getattr(self, "activation", None)
+        return getattr(act, "name", None)
+
+    def config(self):
+        """Constructor arguments that rebuild this layer (used by save/load)."""
+        return {"name": self.name, "trainable": self.trainable, "lr": self.lr,
+                "l1": self.l1, "l2": self.l2}
+
+    def __repr__(self):
+        return f"{type(self).__name__}(name={self.name!r})"

@@ -1,0 +1,120 @@
+"""Metrics computed from outputs ``A`` and targets ``Y`` (same shapes as for the losses).
+
+The *task* decides how outputs become class labels:
+
+* ``"binary"`` (sigmoid outputs, bce): label = ``A >= 0.5``, elementwise (also multi-label);
+  precision, recall... use class 1 as the positive class;
+* ``"categorical"`` (softmax outputs, one-hot targets) and ``"sparse"`` (integer targets):
+  label = ``argmax(A)``; precision, recall, F1, specificity and NPV are macro averages over the
+  classes (each class in turn is the positive one), never "label 0 is positive";
+* ``"regression"``: MAE and RMSE only.
+
+Sequence outputs ``(m, s, n)`` are scored per step; a boolean ``mask`` ``(m, s)`` drops padded steps.
+"""
+import numpy as np
+
+CLASSIFICATION_TASKS = ("binary", "categorical", "sparse")
+
+
+def task_for_loss(loss_name):
+    return {"bce": "binary", "cce": "categorical", "scce": "sparse"}.get(loss_name, "regression")
+
+
+def _labels(A, Y, task, mask):
+    """Flattened (predicted, true) integer labels over the real positions."""
+    if task == "binary":
+        pred, true = (A >= 0.5), (np.asarray(Y) >= 0.5)
+        if mask is not None:
+            pred, true = pred[mask], true[mask]
+        return pred.ravel().astype(np.intp), true.ravel().astype(np.intp), 2
+    pred = np.argmax(A, axis=-1)
+    true = np.asarray(Y).astype(np.intp) if task == "sparse" else np.argmax(Y, axis=-1)
+    if mask is not None:
+        pred, true = pred[mask], true[mask]
+    return pred.ravel(), true.ravel(), A.shape[-1]
+
+
+def _confusion(A, Y, task, mask):
+    """Per-class (tp, fp, fn, tn) arrays; binary tasks keep only the positive class 1."""
+    pred, true, k = _labels(A, Y, task, mask)
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (true, pred), 1)
+    tp = np.diag(cm).astype(float)
+    fp = cm.sum(axis=0) - tp
+    fn = cm.sum(axis=1) - tp
+    tn = cm.sum() - tp - fp - fn
+    if task == "binary":
+        return tp[1:], fp[1:], fn[1:], tn[1:]
+    return tp, fp, fn, tn
+
+
+def _ratio(num, den):
+    """Macro average of num/den over classes; a class with den = 0 scores 0 (as sklearn's default)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)
+    return float(np.mean(r))
+
+
+def accuracy(A, Y, task="categorical", mask=None):
+    pred, true, _ = _labels(A, Y, task, mask)
+    return float(np.mean(pred == true)) if pred.size else float("nan")
+
+
+def precision(A, Y, task="categorical", mask=None):
+    tp, fp, fn, tn = _confusion(A, Y, task, mask)
+    return _ratio(tp, tp + fp)
+
+
+def recall(A, Y, task="categorical", mask=None):
+    tp, fp, fn, tn = _confusion(A, Y, task, mask)
+    return _ratio(tp, tp + fn)
+
+
+def f1(A, Y, task="categorical", mask=None):
+    tp, fp, fn, tn = _confusion(A, Y, task, mask)
+    return _ratio(2 * tp, 2 * tp + fp + fn)
+
+
+def specificity(A, Y, task="categorical", mask=None):
+    tp, fp, fn, tn = _confusion(A, Y, task, mask)
+    return _ratio(tn, tn + fp)
+
+
+def npv(A, Y, task="categorical", mask=None):
+    tp, fp, fn, tn = _confusion(A, Y, task, mask)
+    return _ratio(tn, tn + fn)
+
+
+def _errors(A, Y, mask):
+    err = A - Y
+    return err[mask] if mask is not None else err
+
+
+def mae(A, Y, task="regression", mask=None):
+    return float(np.mean(np.abs(_errors(A, Y, mask))))
+
+
+def rmse(A, Y, task="regression", mask=None):
+    return float(np.sqrt(np.mean(_errors(A, Y, mask) ** 2)))
+
+
+METRICS = {"accuracy": accuracy, "precision": precision, "recall": recall, "f1": f1,
+           "specificity": specificity, "npv": npv, "mae": mae, "rmse": rmse}
+CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "specificity", "npv")
+ALIASES = {"acc": "accuracy", "f1_score": "f1", "sensitivity": "recall", "tpr": "recall",
+           "tnr": "specificity", "ppv": "precision"}
+
+
+def get_metric(name, task):
+    """(canonical name, function) for a metric name; checks it fits the task."""
+    if callable(name):
+        return getattr(name, "__name__", "metric"), name
+    if not isinstance(name, str):
+        raise TypeError(f"model: a metric must be a name or a function, got {type(name).__name__}")
+    key = ALIASES.get(name.lower(), name.lower())
+    if key not in METRICS:
+        raise ValueError(f"model: unknown metric {name!r}; valid names: {', '.join(sorted(METRICS))}")
+    if key in CLASSIFICATION_METRICS and task not in CLASSIFICATION_TASKS:
+        raise ValueError(f"model: metric {key!r} needs a classification loss (bce, cce, scce); "
+                         f"this model's task is {task!r}")
+    return key, METRICS[key]

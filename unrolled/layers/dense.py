@@ -1,0 +1,105 @@
+"""Dense (fully connected) layer. Equations: docs/layers/dense.md."""
+import numpy as np
+
+from ..framework.activations import get_activation
+from ..framework.initializers import get_initializer, initializer_name, zeros
+from ..framework.layer import Layer
+
+
+class Dense(Layer):
+    r"""Fully connected layer ``A = act(X W + b)``.
+
+    On 3-D input ``(m, s, n)`` the same ``W`` and ``b`` apply at every step (the output layer of a
+    synchronized many-to-many network); steps are folded into the batch for one matrix product.
+
+    Shapes
+    ------
+    ============  ==================  ============================================
+    ``X``         ``(m, n)``          or ``(m, s, n)``: input, ``fc["X"]``
+    ``W``         ``(n, u)``          weights, ``p["W"]``
+    ``b``         ``(1, u)``          bias, ``p["b"]``
+    ``Z``         ``(m, u)``          or ``(m, s, u)``: pre-activation, ``fc["Z"]``
+    ``A``         ``(m, u)``          or ``(m, s, u)``: output, ``fc["A"]``
+    ``dA``        like ``A``          gradient from the next layer, ``bc["dA"]``
+    ``dZ``        like ``Z``          ``bc["dZ"]``
+    ``dX``        like ``X``          gradient to the previous layer, ``bc["dX"]``
+    ============  ==================  ============================================
+
+    Equations (numbers match the comments below and docs/layers/dense.md)::
+
+        (D1) Z = X W + b
+        (D2) A = act(Z)
+        (D3) dZ = act'(Z) * dA      (softmax/sigmoid output with cross-entropy: dZ = (A - Y) / N)
+        (D4) dX = dZ W^T
+        (D5) dW = X^T dZ            (summed over samples and steps)
+        (D6) db = sum(dZ)           (over samples and steps)
+
+    Parameters
+    ----------
+    units : int
+        Output width ``u``.
+    activation : str or Activation
+        Name (``"relu"``, ``"softmax"``...) or instance; ``activation_params`` go to the named one
+        (e.g. ``activation="leaky_relu", activation_params={"alpha": 0.2}``).
+    initializer : str or callable
+        Initializer of ``W`` (``b`` starts at zero).
+    """
+
+    weight_names = ("W",)
+
+    def __init__(self, units, activation="identity", activation_params=None,
+                 initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        if not (isinstance(units, (int, np.integer)) and units > 0):
+            raise ValueError(f"{self.label}: units must be a positive integer, got {units!r}")
+        self.d["u"] = int(units)
+        self.activation = get_activation(activation, self.label, **(activation_params or {}))
+        self.initializer = get_initializer(initializer, self.label)
+        # Set by the model when the loss is fused with this output activation: backward then
+        # receives dL/dZ directly (D3 is skipped).
+        self.fused_output = False
+
+    def compute_shapes(self, A):
+        self.check_ndim(A, (2, 3))
+        self.check_size("n", A.shape[-1])
+        self.fs["X"] = A.shape
+        self.d["m"], self.d["n"] = A.shape[0], A.shape[-1]
+        self.d["s"] = A.shape[1] if A.ndim == 3 else None
+        self.fs["W"] = (self.d["n"], self.d["u"])
+        self.fs["b"] = (1, self.d["u"])
+        self.fs["Z"] = self.fs["A"] = A.shape[:-1] + (self.d["u"],)
+
+    def initialize_parameters(self):
+        self.p["W"] = self.initializer(self.fs["W"], self.rng, self.dtype)
+        self.p["b"] = zeros(self.fs["b"], dtype=self.dtype)
+
+    def forward(self, A):
+        X = self.fc["X"] = A
+        X2 = X.reshape(-1, self.d["n"])      # steps folded into the batch: one product
+        Z = self.cache(self.fc, "Z", self.fs["Z"])
+        np.matmul(X2, self.p["W"], out=Z.reshape(-1, self.d["u"]))
+        Z += self.p["b"]                     # (D1)
+        self.fc["A"] = self.activation.forward(Z)  # (D2)
+        return self.fc["A"]
+
+    def backward(self, dA):
+        self.bc["dA"] = dA
+        if self.fused_output:
+            dZ = dA                          # (D3) given by the fused loss
+        else:
+            dZ = self.activation.backward(dA, self.fc["A"], self.fc["Z"])  # (D3)
+        self.bc["dZ"] = dZ
+        dX = self.bc["dX"] = (dZ.reshape(-1, self.d["u"]) @ self.p["W"].T).reshape(self.fs["X"])  # (D4)
+        return dX
+
+    def compute_gradients(self):
+        X2 = self.fc["X"].reshape(-1, self.d["n"])
+        dZ2 = self.bc["dZ"].reshape(-1, self.d["u"])
+        self.g["dW"] = X2.T @ dZ2                            # (D5)
+        self.g["db"] = dZ2.sum(axis=0, keepdims=True)        # (D6)
+
+    def config(self):
+        init = initializer_name(self.initializer)
+        return {**super().config(), "units": self.d["u"], "activation": self.activation.name,
+                "activation_params": self.activation.config(),
+                "initializer": init if init else "glorot_uniform"}
