@@ -1,0 +1,162 @@
+"""GRU layer, both formulations. Equations: docs/layers/gru.md (shared steps: docs/bptt.md)."""
+import numpy as np
+
+from ..framework.initializers import zeros
+from .recurrent import Recurrent, batch_major
+
+GATES = ("r", "z", "n")
+
+
+class GRU(Recurrent):
+    r"""Gated recurrent unit (Cho et al. 2014).
+
+    Gate order, stated once: **r, z, n** (reset, update, candidate), the same as PyTorch.
+    Fused parameters ``U (e, 3u)``, ``V (u, 3u)``, ``b (1, 3u)``; block ``k`` of the last axis
+    belongs to gate ``GATES[k]``. With ``reset_after=True`` (default; PyTorch, Keras 2, cuDNN) the
+    reset gate multiplies ``h_{t-1} V_n + bh`` and the recurrent candidate bias ``bh (1, u)`` stays
+    a separate parameter; with ``reset_after=False`` (Cho et al. 2014, EpyNN) it multiplies
+    ``h_{t-1}`` before the product and there is no ``bh``.
+
+    Equations (numbers in the comments below and in docs/layers/gru.md)::
+
+        (G1) z_t = x_t U + b  [+ h_{t-1} V on the r and z blocks]
+        (G2) r_t = σ(z_r)   u_t = σ(z_z)                          (u_t: the update gate)
+        (G3) reset_after=True:  hn_t = h_{t-1} V_n + bh;  n_t = tanh(z_n + r_t * hn_t)
+             reset_after=False: rh_t = r_t * h_{t-1};     n_t = tanh(z_n + rh_t V_n)
+        (G4) h_t = (1 - u_t) * n_t + u_t * h_{t-1}
+        (G5) dh_t = dA_t + dh_{t+1 -> t}
+        (G6) dn_t = dh_t (1 - u_t) tanh'(n)     du_t = dh_t (h_{t-1} - n_t) σ'(u)
+        (G7) reset_after=True:  dr_t = dn_t * hn_t * σ'(r)
+             reset_after=False: drh_t = dn_t V_n^T;  dr_t = drh_t * h_{t-1} * σ'(r)
+        (G8) dh_{t -> t-1} = dh_t u_t + [dr, du, dn * r] V^T                   (reset_after=True)
+                           = dh_t u_t + [dr, du] V_rz^T + drh_t * r_t           (reset_after=False)
+        dU = sum_t x_t^T dz_t, db = sum_t dz_t  with dz_t = [dr, du, dn]        (R7), (R9)
+        dV = sum_t h_{t-1}^T [dr, du, dn * r],  dbh = sum_t dn * r              (reset_after=True)
+        dV_rz = sum_t h_{t-1}^T [dr, du],  dV_n = sum_t rh_t^T dn               (reset_after=False)
+
+    Cache entries: ``fc["gates"] (m, s, 3u)`` activations [r u n] with views ``fc["r"]``,
+    ``fc["z"]`` (update gate), ``fc["n"]``; ``fc["hn"]`` or ``fc["rh"]`` ``(m, s, u)``; ``fc["h"]``,
+    ``fc["hp"]``, ``fc["hT"]`` as in :class:`RNN`; ``bc["dh"]``, ``bc["dZ"] (m, s, 3u)``,
+    ``bc["dX"]``, ``bc["dh0"]``. ``activation`` (tanh) is the candidate's,
+    ``recurrent_activation`` (sigmoid) the gates'. Other parameters as in :class:`RNN`.
+    """
+
+    gates = 3
+    gate_names = GATES
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
+                 reset_after=True, **kwargs):
+        super().__init__(units, **kwargs)
+        self.activation = self.make_activation(activation, self.label)
+        self.recurrent_activation = self.make_activation(recurrent_activation, self.label)
+        self.reset_after = bool(reset_after)
+
+    def compute_shapes(self, A):
+        super().compute_shapes(A)
+        if self.reset_after:
+            self.fs["bh"] = (1, self.d["u"])
+
+    def initialize_parameters(self):
+        super().initialize_parameters()
+        if self.reset_after:
+            self.p["bh"] = zeros((1, self.d["u"]), dtype=self.dtype)
+
+    def forward_steps(self, Zt, Ht, maskT, states):
+        s, m, u = self.d["s"], self.d["m"], self.d["u"]
+        V, sig, act = self.p["V"], self.recurrent_activation, self.activation
+        keep_pre = sig.needs_input or act.needs_input
+        Zpre = self.cache(self.fc, "_Zpre", Zt.shape) if keep_pre else None
+        Mt = self.cache(self.fc, "_Mt", (s, m, u))   # hn_t (reset_after) or rh_t
+        rz, nb = slice(0, 2 * u), slice(2 * u, 3 * u)
+        for t in range(s):
+            z = Zt[t]
+            hp = self.recurrent_input(Ht, t)
+            if self.reset_after:
+                hv = hp @ V
+                z[:, rz] += hv[:, rz]                                     # (G1)
+                np.add(hv[:, nb], self.p["bh"], out=Mt[t])                # (G3) hn_t
+            else:
+                z[:, rz] += hp @ V[:, rz]                                 # (G1)
+            if keep_pre:
+                Zpre[t][:, rz] = z[:, rz]
+            sig.forward(z[:, rz], out=z[:, rz])                           # (G2)
+            r, ug, n = z[:, :u], z[:, u:2 * u], z[:, nb]
+            if self.reset_after:
+                n += r * Mt[t]                                            # (G3)
+            else:
+                np.multiply(r, hp, out=Mt[t])                             # (G3) rh_t
+                n += Mt[t] @ V[:, nb]
+            if keep_pre:
+                Zpre[t][:, nb] = n
+            act.forward(n, out=n)
+            h = Ht[t + 1]                                                 # (G4)
+            np.subtract(Ht[t], n, out=h)
+            h *= ug
+            h += n
+            self.keep_padded(h, Ht[t], maskT, t)
+        gates = self.fc["gates"] = batch_major(Zt)
+        for k, name in enumerate(GATES):
+            self.fc[name] = gates[:, :, k * u:(k + 1) * u]
+        self.fc["pre"] = batch_major(Zpre) if keep_pre else None
+        self.fc["hn" if self.reset_after else "rh"] = batch_major(Mt)
+
+    def backward_steps(self, dAt, dZt, dHt, maskT):
+        s, m, u = self.d["s"], self.d["m"], self.d["u"]
+        V, sig, act = self.p["V"], self.recurrent_activation, self.activation
+        Gt, Ht, Mt = self.fc["_Zt"], self.fc["_Ht"], self.fc["_Mt"]
+        Zpre = self.fc.get("_Zpre") if self.fc.get("pre") is not None else None
+        dZh = self.cache(self.bc, "_dZh", (s, m, 3 * u)) if self.reset_after else None
+        rz, nb = slice(0, 2 * u), slice(2 * u, 3 * u)
+        dh_next = np.zeros((m, u), dtype=self.dtype)
+        for t in reversed(range(s)):
+            dh = np.add(dAt[t], dh_next, out=dHt[t])                      # (G5)
+            if maskT is not None:
+                carry, dh = dh * ~maskT[t], dh * maskT[t]
+            r, ug, n = Gt[t][:, :u], Gt[t][:, u:2 * u], Gt[t][:, nb]
+            hp = Ht[t]
+            dz = dZt[t]
+            pre = (lambda blk: None) if Zpre is None else (lambda blk: Zpre[t][:, blk])
+            dz[:, nb] = act.backward(dh * (1.0 - ug), n, pre(nb))           # (G6)
+            dz[:, u:2 * u] = sig.backward(dh * (hp - n), ug, pre(slice(u, 2 * u)))
+            if self.reset_after:
+                dz[:, :u] = sig.backward(dz[:, nb] * Mt[t], r, pre(slice(0, u)))  # (G7)
+                dzh = dZh[t]
+                dzh[:, rz] = dz[:, rz]
+                np.multiply(dz[:, nb], r, out=dzh[:, nb])
+                dh_prev = self.recurrent_gradient(dzh @ V.T)              # (G8)
+            else:
+                drh = dz[:, nb] @ V[:, nb].T                              # (G7)
+                hp_in = self.recurrent_input(Ht, t)
+                dz[:, :u] = sig.backward(drh * hp_in, r, pre(slice(0, u)))
+                dh_prev = self.recurrent_gradient(dz[:, rz] @ V[:, rz].T + drh * r)  # (G8)
+            dh_prev += dh * ug
+            if maskT is not None:
+                dh_prev += carry
+            dh_next = dh_prev
+        self.bc["dh0"] = dh_next
+        if self.reset_after:
+            self.bc["dZh"] = batch_major(dZh)
+
+    def recurrent_delta(self):
+        return self.bc["_dZh"] if self.reset_after else self.bc["_dZt"]
+
+    def compute_gradients(self):
+        s, m, u = self.d["s"], self.d["m"], self.d["u"]
+        if self.reset_after:
+            super().compute_gradients()
+            self.g["dbh"] = self.bc["_dZh"][:, :, 2 * u:].reshape(s * m, u).sum(axis=0, keepdims=True)
+            return
+        # reset_after=False: V_rz multiplies h_{t-1}, V_n multiplies rh_t: two products
+        e = self.d["e"]
+        dZ = self.bc["_dZt"].reshape(s * m, 3 * u)
+        self.g["dU"] = self.fc["_Xt"].reshape(s * m, e).T @ dZ                    # (R7)
+        dV = np.empty_like(self.p["V"])
+        dV[:, :2 * u] = self.recurrent_operand().T @ dZ[:, :2 * u]                # (R8)
+        dV[:, 2 * u:] = self.fc["_Mt"].reshape(s * m, u).T @ dZ[:, 2 * u:]
+        self.g["dV"] = dV
+        self.g["db"] = dZ.sum(axis=0, keepdims=True)                              # (R9)
+
+    def config(self):
+        return {**super().config(), "activation": self.activation.name,
+                "recurrent_activation": self.recurrent_activation.name,
+                "reset_after": self.reset_after}

@@ -1,0 +1,150 @@
+"""LSTM layer. Equations: docs/layers/lstm.md (shared steps (R1)-(R9): docs/bptt.md)."""
+import numpy as np
+
+from .recurrent import Recurrent, batch_major
+
+GATES = ("i", "f", "g", "o")
+
+
+class LSTM(Recurrent):
+    r"""Long short-term memory layer (Hochreiter & Schmidhuber 1997, with a forget gate).
+
+    Gate order, stated once: **i, f, g, o** (input, forget, candidate, output), the same as
+    PyTorch. The four gates are fused: ``U (e, 4u)``, ``V (u, 4u)``, ``b (1, 4u)``, and block
+    ``k`` of the last axis (``[:, k*u:(k+1)*u]``) belongs to gate ``GATES[k]``.
+
+    Shapes
+    ------
+    ======================  ==============  ==========================================
+    ``X`` (``fc["X"]``)     ``(m, s, e)``   input
+    ``fc["gates"]``         ``(m, s, 4u)``  gate activations [i f g o] of every step
+    ``fc["i"]`` ...         ``(m, s, u)``   views of one gate each (``i``, ``f``, ``g``, ``o``)
+    ``fc["C"]``             ``(m, s, u)``   cell state; ``fc["Cp"]`` previous cell state
+    ``fc["tC"]``            ``(m, s, u)``   act(C_t)
+    ``fc["h"]``             ``(m, s, u)``   hidden state; ``fc["hp"]`` previous hidden state
+    ``fc["hT"], fc["CT"]``  ``(m, u)``      final states
+    ``bc["dh"]``            ``(m, s, u)``   dL/dh_t (from the output and from step t + 1)
+    ``bc["dC"]``            ``(m, s, u)``   dL/dC_t
+    ``bc["dZ"]``            ``(m, s, 4u)``  gate pre-activation gradients [di df dg do]
+    ``bc["dh0"], bc["dC0"]``  ``(m, u)``    gradients of the initial states
+    ======================  ==============  ==========================================
+
+    Equations (numbers in the comments below and in docs/layers/lstm.md)::
+
+        (L1) z_t = x_t U + b + h_{t-1} V                          (m, 4u)
+        (L2) i_t = σ(z_i)   f_t = σ(z_f)   g_t = tanh(z_g)   o_t = σ(z_o)
+        (L3) C_t = f_t * C_{t-1} + i_t * g_t
+        (L4) tC_t = tanh(C_t)
+        (L5) h_t = o_t * tC_t
+        (L6) dh_t = dA_t + dh_{t+1 -> t}
+        (L7) do_t = dh_t * tC_t
+        (L8) dC_t = dC_{t+1 -> t} + dh_t * o_t * tanh'(C_t)      (a sum, not a product)
+        (L9) di_t = dC_t * g_t    df_t = dC_t * C_{t-1}    dg_t = dC_t * i_t
+        (L10) dz_t = [di σ'(z_i), df σ'(z_f), dg tanh'(z_g), do σ'(z_o)]   (from the cached gates)
+        (L11) dC_{t -> t-1} = dC_t * f_t
+        (L12) dh_{t -> t-1} = dz_t V^T
+        dU = sum_t x_t^T dz_t,  dV = sum_t h_{t-1}^T dz_t,  db = sum_t dz_t   (R7)-(R9)
+
+    ``activation`` (default tanh) is used for the candidate g and for tC; ``recurrent_activation``
+    (default sigmoid) for i, f and o; ``gate_activations={"g": ..., "f": ...}`` overrides single
+    gates. ``forget_bias`` (default 1.0, Jozefowicz et al. 2015) initializes the forget-gate bias.
+    Other parameters as in :class:`RNN`.
+    """
+
+    gates = 4
+    gate_names = GATES
+    state_names = ("h", "C")
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
+                 gate_activations=None, forget_bias=1.0, **kwargs):
+        super().__init__(units, **kwargs)
+        gate_activations = dict(gate_activations or {})
+        unknown = set(gate_activations) - set(GATES)
+        if unknown:
+            raise ValueError(f"{self.label}: gate_activations keys must be among {GATES}, "
+                             f"got {sorted(unknown)}")
+        self.activation = self.make_activation(activation, self.label)
+        self.recurrent_activation = self.make_activation(recurrent_activation, self.label)
+        defaults = {"i": recurrent_activation, "f": recurrent_activation, "g": activation,
+                    "o": recurrent_activation}
+        self.gate_activations = {k: self.make_activation(gate_activations.get(k, defaults[k]),
+                                                         self.label) for k in GATES}
+        self.forget_bias = float(forget_bias)
+
+    def initialize_parameters(self):
+        super().initialize_parameters()
+        u = self.d["u"]
+        self.p["b"][0, u:2 * u] = self.forget_bias
+
+    def forward(self, A, h0=None, C0=None, mask=None):
+        return super().forward(A, h0=h0, mask=mask, C0=C0)
+
+    def forward_steps(self, Zt, Ht, maskT, states):
+        s, m, u = self.d["s"], self.d["m"], self.d["u"]
+        V, acts = self.p["V"], self.gate_activations
+        cell = self.activation
+        Ct = self.cache(self.fc, "_Ct", (s + 1, m, u))
+        tCt = self.cache(self.fc, "_tCt", (s, m, u))
+        C0 = self.initial_state("C", states.get("C0"))
+        Ct[0] = 0.0 if C0 is None else C0
+        keep_pre = any(a.needs_input for a in acts.values())
+        Zpre = self.cache(self.fc, "_Zpre", Zt.shape) if keep_pre else None
+        blocks = [slice(k * u, (k + 1) * u) for k in range(4)]
+        for t in range(s):
+            z = Zt[t]
+            z += self.recurrent_input(Ht, t) @ V                          # (L1)
+            if keep_pre:
+                Zpre[t] = z
+            for name, blk in zip(GATES, blocks):                          # (L2) in place
+                acts[name].forward(z[:, blk], out=z[:, blk])
+            i, f, g, o = (z[:, blk] for blk in blocks)
+            C = np.multiply(f, Ct[t], out=Ct[t + 1])                      # (L3)
+            C += i * g
+            self.keep_padded(C, Ct[t], maskT, t)
+            cell.forward(C, out=tCt[t])                                   # (L4)
+            np.multiply(o, tCt[t], out=Ht[t + 1])                         # (L5)
+            self.keep_padded(Ht[t + 1], Ht[t], maskT, t)
+        gates = self.fc["gates"] = batch_major(Zt)
+        for name, blk in zip(GATES, blocks):
+            self.fc[name] = gates[:, :, blk]
+        self.fc["z"] = batch_major(Zpre) if keep_pre else None
+        self.fc["C"], self.fc["Cp"] = batch_major(Ct[1:]), batch_major(Ct[:-1])
+        self.fc["tC"] = batch_major(tCt)
+        self.fc["CT"] = Ct[-1]
+
+    def backward_steps(self, dAt, dZt, dHt, maskT):
+        s, m, u = self.d["s"], self.d["m"], self.d["u"]
+        V, acts, cell = self.p["V"], self.gate_activations, self.activation
+        Gt, Ct, tCt = self.fc["_Zt"], self.fc["_Ct"], self.fc["_tCt"]
+        Zpre = self.fc.get("_Zpre") if self.fc.get("z") is not None else None
+        dCt = self.cache(self.bc, "_dCt", (s, m, u))
+        blocks = [slice(k * u, (k + 1) * u) for k in range(4)]
+        dh_next = np.zeros((m, u), dtype=self.dtype)
+        dC_next = np.zeros((m, u), dtype=self.dtype)
+        for t in reversed(range(s)):
+            dh = np.add(dAt[t], dh_next, out=dHt[t])                      # (L6)
+            if maskT is not None:
+                carry_h, dh = dh * ~maskT[t], dh * maskT[t]
+                carry_C, dC_next = dC_next * ~maskT[t], dC_next * maskT[t]
+            i, f, g, o = (Gt[t][:, blk] for blk in blocks)
+            dz = dZt[t]
+            do = dh * tCt[t]                                              # (L7)
+            dC = dCt[t]
+            np.add(dC_next, cell.backward(dh * o, tCt[t], Ct[t + 1]), out=dC)   # (L8)
+            d_gate = {"i": dC * g, "f": dC * Ct[t], "g": dC * i, "o": do}       # (L9)
+            for name, blk in zip(GATES, blocks):                          # (L10)
+                dz[:, blk] = acts[name].backward(d_gate[name], Gt[t][:, blk],
+                                                 None if Zpre is None else Zpre[t][:, blk])
+            dC_next = dC * f                                              # (L11)
+            dh_next = self.recurrent_gradient(dz @ V.T)                   # (L12)
+            if maskT is not None:
+                dh_next += carry_h
+                dC_next += carry_C
+        self.bc["dC"] = batch_major(dCt)
+        self.bc["dh0"], self.bc["dC0"] = dh_next, dC_next
+
+    def config(self):
+        return {**super().config(), "activation": self.activation.name,
+                "recurrent_activation": self.recurrent_activation.name,
+                "gate_activations": {k: a.name for k, a in self.gate_activations.items()},
+                "forget_bias": self.forget_bias}

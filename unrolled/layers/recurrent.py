@@ -1,0 +1,235 @@
+"""What RNN, LSTM and GRU share: shapes, parameters, the input projection, masks, initial states,
+dropout, and the parameter gradients. Each cell adds only its step loop (equations in
+docs/layers/rnn.md, lstm.md, gru.md; the shared steps are numbered (R1)-(R9) in docs/bptt.md).
+
+Memory layout. Every per-step array is stored time-major, ``(s, m, ...)``, so the slice of one
+step is a contiguous ``(m, ...)`` block; the dictionaries expose them batch-major, ``(m, s, ...)``,
+as views of the same memory (``fc["h"][:, t]`` is that contiguous block). Hidden states live in
+one buffer of ``s + 1`` steps whose first entry is ``h0``: ``fc["hp"]`` (previous states) and
+``fc["h"]`` are two views of it, and ``dV = hp^T dZ`` is one matrix product over all steps.
+"""
+import numpy as np
+
+from ..framework.activations import get_activation
+from ..framework.initializers import get_initializer, initializer_name, zeros
+from ..framework.layer import Layer
+
+
+def batch_major(a):
+    """(s, m, ...) <-> (m, s, ...) view of the same memory."""
+    return a.swapaxes(0, 1)
+
+
+class Recurrent(Layer):
+    """Base class of recurrent layers with ``G`` gates fused into one set of weights.
+
+    Parameters ``U (e, G*u)``, ``V (u, G*u)``, ``b (1, G*u)``; the gate order is stated by each
+    subclass. Input ``X (m, s, e)``; output ``(m, s, u)`` with ``sequences=True``, else the last
+    state ``(m, u)``.
+
+    Forward keyword arguments: ``h0 (m, u)`` initial state (LSTM also ``C0``), ``mask (m, s)``
+    boolean, True on real steps: padded steps keep the state unchanged and receive no gradient,
+    so ``sequences=False`` returns each sequence's last real state.
+    """
+
+    gates = 1
+    gate_names = ("h",)
+    weight_names = ("U", "V")
+    supports_mask = True
+    state_names = ("h",)
+
+    def __init__(self, units, sequences=False, initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", dropout=0.0, recurrent_dropout=0.0,
+                 stateful=False, **kwargs):
+        super().__init__(**kwargs)
+        if not (isinstance(units, (int, np.integer)) and units > 0):
+            raise ValueError(f"{self.label}: units must be a positive integer, got {units!r}")
+        for option, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if not 0.0 <= rate < 1.0:
+                raise ValueError(f"{self.label}: {option} must be in [0, 1), got {rate!r}")
+        self.d["u"] = int(units)
+        self.sequences = bool(sequences)
+        self.initializer = get_initializer(initializer, self.label)
+        self.recurrent_initializer = get_initializer(recurrent_initializer, self.label)
+        self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
+        self.stateful = bool(stateful)
+        self.carried = None   # final states carried to the next batch when stateful
+
+    # ------------------------------------------------------------------ shapes and parameters
+    def compute_shapes(self, A):
+        self.check_ndim(A, (3,), "input (m, s, e)")
+        if A.shape[1] == 0:
+            raise ValueError(f"{self.label}: sequences must have at least one step, got shape {A.shape}")
+        self.check_size("e", A.shape[2])
+        m, s, e = A.shape
+        u, G = self.d["u"], self.gates
+        self.d.update(m=m, s=s, e=e)
+        self.fs.update(X=A.shape, U=(e, G * u), V=(u, G * u), b=(1, G * u),
+                       h=(m, s, u), A=(m, s, u) if self.sequences else (m, u))
+
+    def initialize_parameters(self):
+        e, u, G = self.d["e"], self.d["u"], self.gates
+        # One initializer call per gate block, so fans are those of one gate (as Keras/PyTorch).
+        self.p["U"] = np.concatenate([self.initializer((e, u), self.rng, self.dtype)
+                                      for _ in range(G)], axis=1)
+        self.p["V"] = np.concatenate([self.recurrent_initializer((u, u), self.rng, self.dtype)
+                                      for _ in range(G)], axis=1)
+        self.p["b"] = zeros((1, G * u), dtype=self.dtype)
+
+    # ------------------------------------------------------------------ forward
+    def initial_state(self, name, value):
+        """(m, u) initial state from a keyword argument, the stateful carry, or zeros."""
+        m, u = self.d["m"], self.d["u"]
+        if value is None and self.stateful and self.carried is not None:
+            value = self.carried.get(name)
+            if value is not None and value.shape != (m, u):
+                value = None   # batch size changed: start again from zeros
+        if value is None:
+            return None
+        value = np.asarray(value)
+        if value.shape != (m, u):
+            raise ValueError(f"{self.label}: initial state {name}0 must have shape (m, u) = "
+                             f"{(m, u)}, got {value.shape}")
+        return value
+
+    def _dropout_mask(self, key, rate, width):
+        """Variational dropout: one mask per sequence, the same at every step (Gal & Ghahramani 2016)."""
+        if self.training and rate > 0.0:
+            keep = self.rng.random((self.d["m"], width)) >= rate
+            self.fc[key] = keep.astype(self.dtype) / self.dtype.type(1.0 - rate)
+        else:
+            self.fc[key] = None
+        return self.fc[key]
+
+    def forward(self, A, h0=None, mask=None, **states):
+        m, s, e, u, G = self.d["m"], self.d["s"], self.d["e"], self.d["u"], self.gates
+        self.fc["X"] = A
+        # (R1) time-major copy of the input, with the input dropout mask
+        Xt = self.cache(self.fc, "_Xt", (s, m, e))
+        np.copyto(Xt, batch_major(A))
+        Dx = self._dropout_mask("dropout_mask", self.dropout, e)
+        if Dx is not None:
+            Xt *= Dx
+        self._dropout_mask("recurrent_dropout_mask", self.recurrent_dropout, u)
+        # (R2) input projection of every step at once: one (s*m, e) @ (e, G*u) product
+        Zt = self.cache(self.fc, "_Zt", (s, m, G * u))
+        np.matmul(Xt.reshape(s * m, e), self.p["U"], out=Zt.reshape(s * m, G * u))
+        Zt += self.p["b"]
+        # (R3) state buffers of s + 1 steps, entry 0 holding the initial state
+        Ht = self.cache(self.fc, "_Ht", (s + 1, m, u))
+        h0 = self.initial_state("h", h0)
+        Ht[0] = 0.0 if h0 is None else h0
+        if mask is not None:
+            mask = np.asarray(mask, dtype=bool)
+            if mask.shape != (m, s):
+                raise ValueError(f"{self.label}: mask must have shape (m, s) = {(m, s)}, got {mask.shape}")
+            self.fc["mask"] = mask
+            maskT = np.ascontiguousarray(mask.T)[:, :, None]   # (s, m, 1)
+        else:
+            self.fc["mask"] = maskT = None
+        self.fc["_maskT"] = maskT
+        self.forward_steps(Zt, Ht, maskT, states)                # cell-specific (per-step loop)
+        self.fc["h"] = batch_major(Ht[1:])
+        self.fc["hp"] = batch_major(Ht[:-1])
+        self.fc["hT"] = Ht[-1]
+        if self.stateful:
+            self.carried = {name: self.fc[name + "T"].copy() for name in self.state_names}
+        # (R4) output: every step, or the last state
+        self.fc["A"] = self.fc["h"] if self.sequences else Ht[-1]
+        return self.fc["A"]
+
+    @property
+    def state(self):
+        """Final state(s) of the last forward pass: ``hT`` (and ``CT`` for LSTM), each (m, u)."""
+        return tuple(self.fc[name + "T"] for name in self.state_names)
+
+    def reset_state(self):
+        """Forget the state carried between batches (stateful layers)."""
+        self.carried = None
+
+    def recurrent_input(self, Ht, t):
+        """h_{t-1} as it enters the recurrent product (with the recurrent dropout mask)."""
+        Dh = self.fc["recurrent_dropout_mask"]
+        return Ht[t] if Dh is None else Ht[t] * Dh
+
+    @staticmethod
+    def keep_padded(new, old, maskT, t):
+        """Padded steps keep the previous state: new = old where mask is False."""
+        if maskT is not None:
+            np.copyto(new, old, where=~maskT[t])
+
+    # ------------------------------------------------------------------ backward
+    def backward(self, dA):
+        m, s, e, u, G = self.d["m"], self.d["s"], self.d["e"], self.d["u"], self.gates
+        expected = self.fs["A"]
+        if dA.shape != expected:
+            raise ValueError(f"{self.label}: backward expected dA of shape {expected}, got {dA.shape}")
+        self.bc["dA"] = dA
+        # (R5) gradient arriving from the output at each step (zero except the last when
+        # sequences=False)
+        if self.sequences:
+            dAt = batch_major(dA)
+        else:
+            dAt = self.cache(self.bc, "_dAt", (s, m, u))
+            dAt[:-1] = 0.0
+            dAt[-1] = dA
+        dZt = self.cache(self.bc, "_dZt", (s, m, G * u))
+        dHt = self.cache(self.bc, "_dHt", (s, m, u))
+        self.backward_steps(dAt, dZt, dHt, self.fc["_maskT"])     # cell-specific (reverse loop)
+        self.bc["dh"] = batch_major(dHt)
+        self.bc["dZ"] = batch_major(dZt)
+        # (R6) gradient to the previous layer: one (s*m, G*u) @ (G*u, e) product
+        dXt = self.cache(self.bc, "_dXt", (s, m, e))
+        np.matmul(dZt.reshape(s * m, G * u), self.p["U"].T, out=dXt.reshape(s * m, e))
+        Dx = self.fc["dropout_mask"]
+        if Dx is not None:
+            dXt *= Dx
+        self.bc["dX"] = batch_major(dXt)
+        return self.bc["dX"]
+
+    def recurrent_gradient(self, dh_prev):
+        """Apply the recurrent dropout mask to the gradient flowing to h_{t-1} (in place)."""
+        Dh = self.fc["recurrent_dropout_mask"]
+        if Dh is not None:
+            dh_prev *= Dh
+        return dh_prev
+
+    # ------------------------------------------------------------------ parameter gradients
+    def recurrent_operand(self):
+        """(s*m, u) left operand of dV: the previous states as they entered the recurrent product."""
+        s, m, u = self.d["s"], self.d["m"], self.d["u"]
+        Hp = self.fc["_Ht"][:-1]
+        Dh = self.fc["recurrent_dropout_mask"]
+        return (Hp if Dh is None else Hp * Dh).reshape(s * m, u)
+
+    def compute_gradients(self):
+        s, m, e, u, G = self.d["s"], self.d["m"], self.d["e"], self.d["u"], self.gates
+        dZ = self.bc["_dZt"].reshape(s * m, G * u)
+        # (R7) dU = X^T dZ, (R8) dV = h_prev^T dZ_h, (R9) db = sum of dZ: sums over all steps
+        # and samples, each one matrix product
+        self.g["dU"] = self.fc["_Xt"].reshape(s * m, e).T @ dZ
+        self.g["dV"] = self.recurrent_operand().T @ self.recurrent_delta().reshape(s * m, -1)
+        self.g["db"] = dZ.sum(axis=0, keepdims=True)
+
+    def recurrent_delta(self):
+        """The gate gradients that multiply V (the same as dZ except for GRU's candidate)."""
+        return self.bc["_dZt"]
+
+    # ------------------------------------------------------------------ cell hooks
+    def forward_steps(self, Zt, Ht, maskT, states):
+        raise NotImplementedError
+
+    def backward_steps(self, dAt, dZt, dHt, maskT):
+        raise NotImplementedError
+
+    def config(self):
+        init = initializer_name(self.initializer)
+        rinit = initializer_name(self.recurrent_initializer)
+        return {**super().config(), "units": self.d["u"], "sequences": self.sequences,
+                "initializer": init or "glorot_uniform", "recurrent_initializer": rinit or "orthogonal",
+                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
+                "stateful": self.stateful}
+
+    @staticmethod
+    def make_activation(spec, owner):
+        return get_activation(spec, owner)
