@@ -60,6 +60,9 @@ class Layer:
         self.dtype = None    # numpy dtype, set by the model (or from the first input)
         self.training = False
         self.initialized = False
+        # False when nothing needs dL/dX (the model's first layer): backward may then skip the
+        # product that computes it and return None.
+        self.input_gradient = True
 
     # ------------------------------------------------------------------ hooks
     def compute_shapes(self, A):

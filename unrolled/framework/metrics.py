@@ -60,6 +60,20 @@ def accuracy(A, Y, task="categorical", mask=None):
     return float(np.mean(pred == true)) if pred.size else float("nan")
 
 
+def exact_match(A, Y, task="categorical", mask=None):
+    """Fraction of sequences whose every (real) step is right: outputs (m, s, n)."""
+    if task == "binary":
+        right = np.all((A >= 0.5) == (np.asarray(Y) >= 0.5), axis=-1)
+    else:
+        true = np.asarray(Y).astype(np.intp) if task == "sparse" else np.argmax(Y, axis=-1)
+        right = np.argmax(A, axis=-1) == true
+    if right.ndim == 1:
+        return float(np.mean(right))
+    if mask is not None:
+        right = right | ~mask
+    return float(np.mean(np.all(right, axis=1)))
+
+
 def precision(A, Y, task="categorical", mask=None):
     tp, fp, fn, tn = _confusion(A, Y, task, mask)
     return _ratio(tp, tp + fp)
@@ -98,9 +112,9 @@ def rmse(A, Y, task="regression", mask=None):
     return float(np.sqrt(np.mean(_errors(A, Y, mask) ** 2)))
 
 
-METRICS = {"accuracy": accuracy, "precision": precision, "recall": recall, "f1": f1,
+METRICS = {"accuracy": accuracy, "exact_match": exact_match, "precision": precision, "recall": recall, "f1": f1,
            "specificity": specificity, "npv": npv, "mae": mae, "rmse": rmse}
-CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "specificity", "npv")
+CLASSIFICATION_METRICS = ("accuracy", "exact_match", "precision", "recall", "f1", "specificity", "npv")
 ALIASES = {"acc": "accuracy", "f1_score": "f1", "sensitivity": "recall", "tpr": "recall",
            "tnr": "specificity", "ppv": "precision"}
 

@@ -95,6 +95,10 @@ class Model:
         self.layers = layers
         self.name = name
         self._name_layers()
+        # Nothing needs dL/dX of the model's input: the first layer skips that product.
+        for layer in self.layers:
+            layer.input_gradient = True
+        self.layers[0].input_gradient = False
 
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
@@ -177,7 +181,12 @@ class Model:
 
     # ------------------------------------------------------------------ data checks
     def _inputs(self, X, name):
-        X = _as_float_array(X, name, self.dtype)
+        if getattr(self.layers[0], "integer_input", False):
+            X = np.asarray(X)      # token ids stay integers (the layer checks their range)
+            if X.dtype == object or not np.issubdtype(X.dtype, np.number):
+                raise TypeError(f"model: {name} must hold integer token ids, got dtype {X.dtype}")
+        else:
+            X = _as_float_array(X, name, self.dtype)
         if X.ndim == 0 or X.shape[0] == 0:
             raise ValueError(f"model: {name} is empty (shape {X.shape}); need at least one sample")
         if not np.isfinite(X).all():
@@ -283,6 +292,11 @@ class Model:
             return self.loss.fused_gradient(A, Y, self.layers[-1].activation, mask)
         return self.loss.gradient(A, Y, mask)
 
+    def loss_at(self, X, Y, mask=None):
+        """The training objective (data loss + penalties) at (X, Y), without gradients."""
+        A = self.forward(X, training=True, mask=mask)
+        return self.loss_value(A, Y, mask) + self.penalty()
+
     def compute_loss_and_gradients(self, X, Y, mask=None):
         """Forward (training mode), loss, backward and gradients; no update. Returns (loss, A)."""
         A = self.forward(X, training=True, mask=mask)
@@ -312,19 +326,28 @@ class Model:
             raise TrainingDiverged(f"training diverged{where}: the {bad} is {loss if bad == 'loss' else norm}; "
                                    f"parameters are left at their last finite values "
                                    f"(lower the learning rate or clip gradients)")
-        layers = [l for l in self.layers if l.trainable]
-        backup = [{k: v.copy() for k, v in l.p.items()} for l in layers]
+        # Keep the parameters before the update (in reused buffers) in case it overflows.
+        params = [(layer, key, value) for layer in self.layers if layer.trainable
+                  for key, value in layer.p.items()]
+        backup = self._backup_buffers(params)
+        for (_, _, value), saved in zip(params, backup):
+            np.copyto(saved, value)
         self.optimizer.step(self.layers)
-        for layer, saved in zip(layers, backup):
-            for key, value in layer.p.items():
-                if not np.isfinite(np.vdot(value, value)):
-                    for l2, s2 in zip(layers, backup):
-                        for k2, v2 in s2.items():
-                            np.copyto(l2.p[k2], v2)
-                    raise TrainingDiverged(f"training diverged{where}: the update made "
-                                           f"{layer.label}.{key} non-finite; parameters are "
-                                           f"restored to their last finite values")
+        for layer, key, value in params:
+            if not np.isfinite(np.vdot(value, value)):
+                for (_, _, v2), saved in zip(params, backup):
+                    np.copyto(v2, saved)
+                raise TrainingDiverged(f"training diverged{where}: the update made "
+                                       f"{layer.label}.{key} non-finite; parameters are "
+                                       f"restored to their last finite values")
         return loss, A
+
+    def _backup_buffers(self, params):
+        shapes = [(v.shape, v.dtype) for _, _, v in params]
+        if getattr(self, "_backup_shapes", None) != shapes:
+            self._backup = [np.empty(shape, dtype) for shape, dtype in shapes]
+            self._backup_shapes = shapes
+        return self._backup
 
     # ------------------------------------------------------------------ loops
     def train(self, X, Y, epochs=1, batch_size=32, shuffle=True, validation=None, verbose=1,
@@ -355,6 +378,7 @@ class Model:
                 epoch = self.epoch
                 if self.schedule is not None:
                     self.optimizer.lr = float(self.schedule(epoch, self.optimizer.base_lr))
+                self.reset_states()
                 cbs.call("on_epoch_begin", epoch)
                 order = self.rng.permutation(m) if shuffle else np.arange(m)
                 total, count, outputs = 0.0, 0, []
@@ -416,7 +440,23 @@ class Model:
             yield sl, self.forward(X[sl], training=False,
                                    mask=mask[sl] if mask is not None else None)
 
+    def reset_states(self):
+        """Forget the states that stateful layers carry between batches."""
+        for layer in self.layers:
+            if getattr(layer, "stateful", False):
+                layer.reset_state()
+
     def _evaluate(self, X, Y, mask, batch_size=None):
+        # Stateful layers start evaluation from zero and get their training state back after.
+        carried = [(l, l.carried) for l in self.layers if getattr(l, "stateful", False)]
+        self.reset_states()
+        try:
+            return self._evaluate_batches(X, Y, mask, batch_size)
+        finally:
+            for layer, state in carried:
+                layer.carried = state
+
+    def _evaluate_batches(self, X, Y, mask, batch_size):
         loss_sum, n_sum, outputs = 0.0, 0, []
         for sl, A in self._batches(X, mask, batch_size):
             mb = mask[sl] if mask is not None else None

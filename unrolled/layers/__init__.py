@@ -1,8 +1,14 @@
 """Layers: one module per layer, all following the ``Layer`` hooks."""
+from .bidirectional import Bidirectional
 from .dense import Dense
+from .embedding import Embedding
 from .gru import GRU
 from .lstm import LSTM
 from .recurrent import Recurrent
+from .repeat_vector import RepeatVector
 from .rnn import RNN
 
-__all__ = ["Dense", "GRU", "LSTM", "RNN"]
+__all__ = ["Bidirectional", "Dense", "Embedding", "GRU", "LSTM", "RNN", "RepeatVector"]
+
+#: layer class by name (used to rebuild saved models); only these types are ever instantiated
+LAYER_TYPES = {name: globals()[name] for name in __all__}

@@ -89,6 +89,9 @@ class Dense(Layer):
         else:
             dZ = self.activation.backward(dA, self.fc["A"], self.fc["Z"])  # (D3)
         self.bc["dZ"] = dZ
+        if not self.input_gradient:
+            self.bc["dX"] = None
+            return None
         dX = self.bc["dX"] = (dZ.reshape(-1, self.d["u"]) @ self.p["W"].T).reshape(self.fs["X"])  # (D4)
         return dX
 

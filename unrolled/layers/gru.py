@@ -68,11 +68,12 @@ class GRU(Recurrent):
         Zpre = self.cache(self.fc, "_Zpre", Zt.shape) if keep_pre else None
         Mt = self.cache(self.fc, "_Mt", (s, m, u))   # hn_t (reset_after) or rh_t
         rz, nb = slice(0, 2 * u), slice(2 * u, 3 * u)
+        hv = np.empty((m, 3 * u), dtype=self.dtype)
         for t in range(s):
             z = Zt[t]
             hp = self.recurrent_input(Ht, t)
             if self.reset_after:
-                hv = hp @ V
+                np.matmul(hp, V, out=hv)
                 z[:, rz] += hv[:, rz]                                     # (G1)
                 np.add(hv[:, nb], self.p["bh"], out=Mt[t])                # (G3) hn_t
             else:
@@ -108,6 +109,7 @@ class GRU(Recurrent):
         dZh = self.cache(self.bc, "_dZh", (s, m, 3 * u)) if self.reset_after else None
         rz, nb = slice(0, 2 * u), slice(2 * u, 3 * u)
         dh_next = np.zeros((m, u), dtype=self.dtype)
+        dh_prev = np.empty((m, u), dtype=self.dtype)
         for t in reversed(range(s)):
             dh = np.add(dAt[t], dh_next, out=dHt[t])                      # (G5)
             if maskT is not None:
@@ -123,16 +125,19 @@ class GRU(Recurrent):
                 dzh = dZh[t]
                 dzh[:, rz] = dz[:, rz]
                 np.multiply(dz[:, nb], r, out=dzh[:, nb])
-                dh_prev = self.recurrent_gradient(dzh @ V.T)              # (G8)
+                dh_prev = self.recurrent_gradient(dzh, V, out=dh_prev)    # (G8)
             else:
                 drh = dz[:, nb] @ V[:, nb].T                              # (G7)
                 hp_in = self.recurrent_input(Ht, t)
                 dz[:, :u] = sig.backward(drh * hp_in, r, pre(slice(0, u)))
-                dh_prev = self.recurrent_gradient(dz[:, rz] @ V[:, rz].T + drh * r)  # (G8)
+                self.recurrent_gradient(dz[:, rz], V[:, rz], out=dh_prev)  # (G8)
+                drh *= r
+                Dh = self.fc["recurrent_dropout_mask"]
+                dh_prev += drh if Dh is None else drh * Dh
             dh_prev += dh * ug
             if maskT is not None:
                 dh_prev += carry
-            dh_next = dh_prev
+            dh_next, dh_prev = dh_prev, dh_next
         self.bc["dh0"] = dh_next
         if self.reset_after:
             self.bc["dZh"] = batch_major(dZh)

@@ -15,19 +15,19 @@ class LSTM(Recurrent):
 
     Shapes
     ------
-    ======================  ==============  ==========================================
-    ``X`` (``fc["X"]``)     ``(m, s, e)``   input
-    ``fc["gates"]``         ``(m, s, 4u)``  gate activations [i f g o] of every step
-    ``fc["i"]`` ...         ``(m, s, u)``   views of one gate each (``i``, ``f``, ``g``, ``o``)
-    ``fc["C"]``             ``(m, s, u)``   cell state; ``fc["Cp"]`` previous cell state
-    ``fc["tC"]``            ``(m, s, u)``   act(C_t)
-    ``fc["h"]``             ``(m, s, u)``   hidden state; ``fc["hp"]`` previous hidden state
-    ``fc["hT"], fc["CT"]``  ``(m, u)``      final states
-    ``bc["dh"]``            ``(m, s, u)``   dL/dh_t (from the output and from step t + 1)
-    ``bc["dC"]``            ``(m, s, u)``   dL/dC_t
-    ``bc["dZ"]``            ``(m, s, 4u)``  gate pre-activation gradients [di df dg do]
-    ``bc["dh0"], bc["dC0"]``  ``(m, u)``    gradients of the initial states
-    ======================  ==============  ==========================================
+    ========================  ==============  ==========================================
+    ``X`` (``fc["X"]``)       ``(m, s, e)``   input
+    ``fc["gates"]``           ``(m, s, 4u)``  gate activations [i f g o] of every step
+    ``fc["i"]`` ...           ``(m, s, u)``   views of one gate each (``i``, ``f``, ``g``, ``o``)
+    ``fc["C"]``               ``(m, s, u)``   cell state; ``fc["Cp"]`` previous cell state
+    ``fc["tC"]``              ``(m, s, u)``   act(C_t)
+    ``fc["h"]``               ``(m, s, u)``   hidden state; ``fc["hp"]`` previous hidden state
+    ``fc["hT"], fc["CT"]``    ``(m, u)``      final states
+    ``bc["dh"]``              ``(m, s, u)``   dL/dh_t (from the output and from step t + 1)
+    ``bc["dC"]``              ``(m, s, u)``   dL/dC_t
+    ``bc["dZ"]``              ``(m, s, 4u)``  gate pre-activation gradients [di df dg do]
+    ``bc["dh0"], bc["dC0"]``  ``(m, u)``      gradients of the initial states
+    ========================  ==============  ==========================================
 
     Equations (numbers in the comments below and in docs/layers/lstm.md)::
 
@@ -90,16 +90,17 @@ class LSTM(Recurrent):
         keep_pre = any(a.needs_input for a in acts.values())
         Zpre = self.cache(self.fc, "_Zpre", Zt.shape) if keep_pre else None
         blocks = [slice(k * u, (k + 1) * u) for k in range(4)]
+        ig = np.empty((m, u), dtype=self.dtype)
         for t in range(s):
             z = Zt[t]
-            z += self.recurrent_input(Ht, t) @ V                          # (L1)
+            self.add_recurrent_product(z, Ht, t, V)                       # (L1)
             if keep_pre:
                 Zpre[t] = z
             for name, blk in zip(GATES, blocks):                          # (L2) in place
                 acts[name].forward(z[:, blk], out=z[:, blk])
             i, f, g, o = (z[:, blk] for blk in blocks)
             C = np.multiply(f, Ct[t], out=Ct[t + 1])                      # (L3)
-            C += i * g
+            C += np.multiply(i, g, out=ig)
             self.keep_padded(C, Ct[t], maskT, t)
             cell.forward(C, out=tCt[t])                                   # (L4)
             np.multiply(o, tCt[t], out=Ht[t + 1])                         # (L5)
@@ -120,7 +121,8 @@ class LSTM(Recurrent):
         dCt = self.cache(self.bc, "_dCt", (s, m, u))
         blocks = [slice(k * u, (k + 1) * u) for k in range(4)]
         dh_next = np.zeros((m, u), dtype=self.dtype)
-        dC_next = np.zeros((m, u), dtype=self.dtype)
+        dCT = self.bc.get("dCT")
+        dC_next = np.zeros((m, u), dtype=self.dtype) if dCT is None else np.array(dCT, dtype=self.dtype)
         for t in reversed(range(s)):
             dh = np.add(dAt[t], dh_next, out=dHt[t])                      # (L6)
             if maskT is not None:
@@ -136,7 +138,7 @@ class LSTM(Recurrent):
                 dz[:, blk] = acts[name].backward(d_gate[name], Gt[t][:, blk],
                                                  None if Zpre is None else Zpre[t][:, blk])
             dC_next = dC * f                                              # (L11)
-            dh_next = self.recurrent_gradient(dz @ V.T)                   # (L12)
+            self.recurrent_gradient(dz, V, out=dh_next)                   # (L12)
             if maskT is not None:
                 dh_next += carry_h
                 dC_next += carry_C

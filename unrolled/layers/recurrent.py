@@ -11,6 +11,7 @@ one buffer of ``s + 1`` steps whose first entry is ``h0``: ``fc["hp"]`` (previou
 import numpy as np
 
 from ..framework.activations import get_activation
+from ..framework.blas import add_matmul
 from ..framework.initializers import get_initializer, initializer_name, zeros
 from ..framework.layer import Layer
 
@@ -159,26 +160,50 @@ class Recurrent(Layer):
             np.copyto(new, old, where=~maskT[t])
 
     # ------------------------------------------------------------------ backward
-    def backward(self, dA):
+    def backward(self, dA, dhT=None, dCT=None):
+        """Gradient to the input from dA = dL/d(output).
+
+        ``dhT`` (and ``dCT`` for LSTM), each ``(m, u)``, are gradients with respect to the final
+        states from a consumer of ``layer.state``, e.g. a decoder that started from them
+        (encoder-decoder): they enter the last step as the "future" gradient.
+        """
         m, s, e, u, G = self.d["m"], self.d["s"], self.d["e"], self.d["u"], self.gates
         expected = self.fs["A"]
+        if dA is None:
+            dA = np.zeros(expected, dtype=self.dtype)
         if dA.shape != expected:
             raise ValueError(f"{self.label}: backward expected dA of shape {expected}, got {dA.shape}")
+        for name, grad in (("dhT", dhT), ("dCT", dCT)):
+            if name == "dCT" and grad is not None and "C" not in self.state_names:
+                raise ValueError(f"{self.label}: has no cell state; dCT is for LSTM")
+            if grad is not None and np.shape(grad) != (m, u):
+                raise ValueError(f"{self.label}: {name} must have shape (m, u) = {(m, u)}, "
+                                 f"got {np.shape(grad)}")
         self.bc["dA"] = dA
+        self.bc["dCT"] = dCT
         # (R5) gradient arriving from the output at each step (zero except the last when
-        # sequences=False)
+        # sequences=False), plus the gradient of the final state from a consumer of the state
         if self.sequences:
             dAt = batch_major(dA)
+            if dhT is not None:
+                dAt = dAt.copy()
+                dAt[-1] += dhT
         else:
             dAt = self.cache(self.bc, "_dAt", (s, m, u))
             dAt[:-1] = 0.0
             dAt[-1] = dA
+            if dhT is not None:
+                dAt[-1] += dhT
         dZt = self.cache(self.bc, "_dZt", (s, m, G * u))
         dHt = self.cache(self.bc, "_dHt", (s, m, u))
         self.backward_steps(dAt, dZt, dHt, self.fc["_maskT"])     # cell-specific (reverse loop)
         self.bc["dh"] = batch_major(dHt)
         self.bc["dZ"] = batch_major(dZt)
-        # (R6) gradient to the previous layer: one (s*m, G*u) @ (G*u, e) product
+        # (R6) gradient to the previous layer: one (s*m, G*u) @ (G*u, e) product (skipped for
+        # the model's first layer, whose input needs no gradient)
+        if not self.input_gradient:
+            self.bc["dX"] = None
+            return None
         dXt = self.cache(self.bc, "_dXt", (s, m, e))
         np.matmul(dZt.reshape(s * m, G * u), self.p["U"].T, out=dXt.reshape(s * m, e))
         Dx = self.fc["dropout_mask"]
@@ -187,12 +212,17 @@ class Recurrent(Layer):
         self.bc["dX"] = batch_major(dXt)
         return self.bc["dX"]
 
-    def recurrent_gradient(self, dh_prev):
-        """Apply the recurrent dropout mask to the gradient flowing to h_{t-1} (in place)."""
+    def recurrent_gradient(self, dz, Vr, out):
+        """dL/dh_{t-1} = (dz Vr^T) * recurrent dropout mask, written into ``out``."""
+        np.matmul(dz, Vr.T, out=out)
         Dh = self.fc["recurrent_dropout_mask"]
         if Dh is not None:
-            dh_prev *= Dh
-        return dh_prev
+            out *= Dh
+        return out
+
+    def add_recurrent_product(self, z, Ht, t, Vr):
+        """z += h_{t-1} Vr, accumulated in place by BLAS (no temporary)."""
+        add_matmul(z, self.recurrent_input(Ht, t), Vr)
 
     # ------------------------------------------------------------------ parameter gradients
     def recurrent_operand(self):

@@ -57,7 +57,7 @@ class RNN(Recurrent):
         V, act = self.p["V"], self.activation
         for t in range(self.d["s"]):
             z = Zt[t]
-            z += self.recurrent_input(Ht, t) @ V                  # (RNN1)
+            self.add_recurrent_product(z, Ht, t, V)               # (RNN1)
             act.forward(z, out=Ht[t + 1])                         # (RNN2)
             self.keep_padded(Ht[t + 1], Ht[t], maskT, t)
         self.fc["z"] = batch_major(Zt)
@@ -71,7 +71,7 @@ class RNN(Recurrent):
             if maskT is not None:
                 carry, dh = dh * ~maskT[t], dh * maskT[t]
             dZt[t] = act.backward(dh, Ht[t + 1], Zt[t])           # (RNN4)
-            dh_next = self.recurrent_gradient(dZt[t] @ V.T)       # (RNN5)
+            self.recurrent_gradient(dZt[t], V, out=dh_next)       # (RNN5)
             if maskT is not None:
                 dh_next += carry
         self.bc["dh0"] = dh_next

@@ -1,0 +1,206 @@
+"""Encoder-decoder networks for unsynchronized sequences. Derivation: docs/seq2seq.md."""
+import numpy as np
+
+from .model import Model
+
+
+class Seq2Seq(Model):
+    r"""Encoder-decoder (Sutskever et al. 2014; Cho et al. 2014) with teacher forcing.
+
+    The encoder reads the source ``X (m, s_in, e)`` (or token ids ``(m, s_in)`` through an
+    ``encoder_embedding``); its final state(s) become the decoder's initial state(s). The decoder
+    reads the previous target token at each step (teacher forcing while training; its own previous
+    prediction at inference, greedy decoding) and ``output`` (a softmax Dense) gives the
+    distribution of the next token. Targets ``Y`` are integer ids ``(m, s_out)``; the loss is the
+    per-token cross-entropy (``scce``).
+
+    Steps (numbers match docs/seq2seq.md)::
+
+        (S1) hT, CT = encoder(X)                         final states, (m, u) each
+        (S2) y~_t = y_{t-1} (teacher forcing), y~_0 = start_id
+        (S3) H = decoder(onehot(y~) or embedding(y~), h0=hT, C0=CT)    (m, s_out, u)
+        (S4) P = output(H)                               (m, s_out, vocab)
+        (S5) backward through output and decoder gives dL/dh0 (and dL/dC0) = decoder.bc["dh0"]
+        (S6) encoder.backward(dL/dh0, dCT=dL/dC0): the decoder's loss reaches the encoder
+             through the state hand-over and nothing else
+
+    Parameters
+    ----------
+    encoder, decoder : RNN, LSTM or GRU
+        Same type and units; the encoder with ``sequences=False``, the decoder with
+        ``sequences=True``.
+    output : Dense
+        ``Dense(vocab, activation="softmax")``.
+    start_id : int
+        Token fed to the decoder at its first step.
+    encoder_embedding, decoder_embedding : Embedding, optional
+        Without a decoder embedding the decoder reads one-hot vectors of width ``vocab``.
+    Other keyword arguments as for :class:`Model` (``loss`` is always ``"scce"``).
+    """
+
+    def __init__(self, encoder, decoder, output, start_id=0, encoder_embedding=None,
+                 decoder_embedding=None, metrics=("accuracy", "exact_match"), **kwargs):
+        if type(encoder) is not type(decoder):
+            raise TypeError(f"Seq2Seq: encoder and decoder must be the same kind of layer, got "
+                            f"{type(encoder).__name__} and {type(decoder).__name__}")
+        if encoder.d["u"] != decoder.d["u"]:
+            raise ValueError(f"Seq2Seq: the decoder starts from the encoder's state, so both need "
+                             f"the same units; got {encoder.d['u']} and {decoder.d['u']}")
+        if encoder.sequences or not decoder.sequences:
+            raise ValueError("Seq2Seq: use an encoder with sequences=False and a decoder with "
+                             "sequences=True")
+        self.encoder, self.decoder, self.output = encoder, decoder, output
+        self.encoder_embedding, self.decoder_embedding = encoder_embedding, decoder_embedding
+        layers = [l for l in (encoder_embedding, encoder, decoder_embedding, decoder, output)
+                  if l is not None]
+        kwargs.pop("loss", None)
+        super().__init__(layers, loss="scce", metrics=metrics, **kwargs)
+        self.vocab = output.d["u"]
+        if not 0 <= start_id < self.vocab:
+            raise ValueError(f"Seq2Seq: start_id must lie in [0, {self.vocab - 1}], got {start_id}")
+        self.start_id = int(start_id)
+        self.target_length = None
+        (decoder_embedding or decoder).input_gradient = False   # the decoder's inputs are data
+
+    # ------------------------------------------------------------------ helpers
+    def _run(self, layer, A, training, **kwargs):
+        layer.training = training
+        layer.build(A)
+        return layer.forward(A, **kwargs)
+
+    def _decoder_input(self, ids, training):
+        if self.decoder_embedding is not None:
+            return self._run(self.decoder_embedding, ids, training)
+        onehot = np.zeros(ids.shape + (self.vocab,), dtype=self.dtype)
+        np.put_along_axis(onehot, ids[..., None], 1.0, axis=-1)
+        return onehot
+
+    def _encode(self, X, training, mask):
+        A = X
+        if self.encoder_embedding is not None:
+            A = self._run(self.encoder_embedding, A, training)
+        self._run(self.encoder, A, training, **({} if mask is None else {"mask": mask}))  # (S1)
+        return {f"{name}0": state.copy() for name, state in
+                zip(self.encoder.state_names, self.encoder.state)}
+
+    def _inputs(self, X, name):
+        if self.encoder_embedding is not None:
+            X = np.asarray(X)
+            if X.dtype == object or not np.issubdtype(X.dtype, np.number):
+                raise TypeError(f"Seq2Seq: {name} must hold integer token ids, got dtype {X.dtype}")
+            if X.ndim == 0 or X.shape[0] == 0:
+                raise ValueError(f"Seq2Seq: {name} is empty (shape {X.shape})")
+            return X
+        return super()._inputs(X, name)
+
+    # ------------------------------------------------------------------ passes
+    def teacher_forward(self, X, Y, training=True, mask=None):
+        """Outputs (m, s_out, vocab) with the decoder reading the shifted targets (S2)-(S4)."""
+        states = self._encode(X, training, mask)
+        prev = np.empty_like(Y)
+        prev[:, 0] = self.start_id                                                  # (S2)
+        prev[:, 1:] = Y[:, :-1]
+        H = self._run(self.decoder, self._decoder_input(prev, training), training, **states)  # (S3)
+        return self._run(self.output, H, training)                                  # (S4)
+
+    def forward(self, X, training=False, mask=None, length=None):
+        """Greedy decoding: the decoder reads its own previous prediction. (m, length, vocab)."""
+        length = length or self.target_length
+        if length is None:
+            raise ValueError("Seq2Seq: give the output length (train first, or pass length=)")
+        states = self._encode(X, False, mask)
+        m = X.shape[0]
+        probs = np.empty((m, length, self.vocab), dtype=self.dtype)
+        prev = np.full((m, 1), self.start_id, dtype=np.intp)
+        for t in range(length):
+            H = self._run(self.decoder, self._decoder_input(prev, False), False, **states)
+            probs[:, t] = self._run(self.output, H, False)[:, 0]
+            states = {f"{name}0": state.copy() for name, state in
+                      zip(self.decoder.state_names, self.decoder.state)}
+            prev = probs[:, t].argmax(axis=-1)[:, None]
+        return probs
+
+    def loss_at(self, X, Y, mask=None):
+        return self.loss_value(self.teacher_forward(X, Y, True, mask), Y) + self.penalty()
+
+    def compute_loss_and_gradients(self, X, Y, mask=None):
+        A = self.teacher_forward(X, Y, True, mask)
+        loss = self.loss_value(A, Y) + self.penalty()
+        dH = self.output.backward(self.loss_gradient(A, Y))
+        self._gradients(self.output)
+        self.decoder.backward(dH)                                                   # (S5)
+        self._gradients(self.decoder)
+        if self.decoder_embedding is not None:
+            self.decoder_embedding.backward(self.decoder.bc["dX"])
+            self._gradients(self.decoder_embedding)
+        dh0, dC0 = self.decoder.bc["dh0"], self.decoder.bc.get("dC0")
+        dA = self.encoder.backward(dh0, dCT=dC0) if dC0 is not None else self.encoder.backward(dh0)  # (S6)
+        self._gradients(self.encoder)
+        if self.encoder_embedding is not None:
+            self.encoder_embedding.backward(dA)
+            self._gradients(self.encoder_embedding)
+        return loss, A
+
+    @staticmethod
+    def _gradients(layer):
+        if layer.trainable:
+            layer.compute_gradients()
+            layer.add_penalty_gradients()
+
+    # ------------------------------------------------------------------ data and evaluation
+    def build(self, X, Y=None):
+        Y = np.zeros((1, 1), dtype=np.intp) if Y is None else np.asarray(Y)[:1]
+        self.teacher_forward(self._inputs(X[:1], "X"), Y, training=False)
+        return self
+
+    def _prepare(self, X, Y, mask, prefix=""):
+        X = self._inputs(X, prefix + "X")
+        Y = np.asarray(Y)
+        if Y.ndim != 2 or Y.shape[0] != X.shape[0]:
+            raise ValueError(f"Seq2Seq: {prefix}Y must be integer ids of shape (m, s_out) with "
+                             f"m = {X.shape[0]}, got shape {Y.shape}")
+        if not np.issubdtype(Y.dtype, np.integer):
+            if not np.all(np.mod(Y, 1) == 0):
+                raise ValueError(f"Seq2Seq: {prefix}Y must hold integer token ids")
+            Y = Y.astype(np.intp)
+        if Y.min() < 0 or Y.max() >= self.vocab:
+            raise ValueError(f"Seq2Seq: {prefix}Y ids must lie in [0, {self.vocab - 1}], got "
+                             f"[{Y.min()}, {Y.max()}]")
+        mask = self._mask(mask, X, prefix + "mask") if X.ndim >= 3 or mask is None else \
+            np.asarray(mask, dtype=bool)
+        if not self.built:
+            self.build(X, Y)
+        if self.target_length is None or not prefix:
+            self.target_length = Y.shape[1]
+        return X, Y.astype(np.intp), mask
+
+    def _evaluate_batches(self, X, Y, mask, batch_size):
+        """Loss with teacher forcing; metrics on greedy decoding (what inference does)."""
+        batch_size = X.shape[0] if batch_size is None else batch_size
+        loss_sum, n_sum, outputs = 0.0, 0, []
+        for start in range(0, X.shape[0], batch_size):
+            sl = slice(start, start + batch_size)
+            mb = None if mask is None else mask[sl]
+            A = self.teacher_forward(X[sl], Y[sl], training=False, mask=mb)
+            n = A.shape[0] * A.shape[1]
+            loss_sum += self.loss_value(A, Y[sl]) * n
+            n_sum += n
+            outputs.append(self.forward(X[sl], mask=mb, length=Y.shape[1]))
+        A = np.concatenate(outputs)
+        logs = {"loss": loss_sum / n_sum + self.penalty()}
+        for name, fn in self.metrics.items():
+            logs[name] = fn(A, Y, task=self.task)
+        return logs
+
+    def predict(self, X, length=None, batch_size=256, mask=None):
+        """Greedy-decoded output distributions (m, length, vocab)."""
+        X = self._inputs(X, "X")
+        return np.concatenate([self.forward(X[i:i + batch_size], length=length,
+                                            mask=None if mask is None else mask[i:i + batch_size])
+                               for i in range(0, X.shape[0], batch_size)])
+
+    __call__ = predict
+
+    def decode(self, X, length=None, mask=None):
+        """Greedy-decoded token ids (m, length)."""
+        return self.predict(X, length=length, mask=mask).argmax(axis=-1)

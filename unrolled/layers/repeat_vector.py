@@ -1,0 +1,39 @@
+"""RepeatVector: one vector fed to every step of a sequence (one-to-many networks)."""
+import numpy as np
+
+from ..framework.layer import Layer
+
+
+class RepeatVector(Layer):
+    r"""Repeats a ``(m, e)`` input ``n`` times: ``A (m, n, e)``, ``A[:, t] = X`` for every t.
+
+    This is how a vector conditions a whole output sequence (one-to-many): the recurrent layer
+    that follows reads the same input at every step. Equations (docs/layers/repeat_vector.md)::
+
+        (RV1) A[:, t] = X                    for t = 0 .. n-1
+        (RV2) dX = sum_t dA[:, t]            (the same input was used n times)
+    """
+
+    def __init__(self, n, **kwargs):
+        super().__init__(**kwargs)
+        if not (isinstance(n, (int, np.integer)) and n > 0):
+            raise ValueError(f"{self.label}: n must be a positive integer, got {n!r}")
+        self.d["n"] = int(n)
+
+    def compute_shapes(self, A):
+        self.check_ndim(A, (2,), "input (m, e)")
+        self.fs["X"] = A.shape
+        self.fs["A"] = (A.shape[0], self.d["n"], A.shape[1])
+
+    def forward(self, A):
+        self.fc["X"] = A
+        self.fc["A"] = np.broadcast_to(A[:, None, :], self.fs["A"])     # (RV1), a read-only view
+        return self.fc["A"]
+
+    def backward(self, dA):
+        self.bc["dA"] = dA
+        self.bc["dX"] = dA.sum(axis=1)                                  # (RV2)
+        return self.bc["dX"]
+
+    def config(self):
+        return {**super().config(), "n": self.d["n"]}
