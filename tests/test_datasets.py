@@ -36,8 +36,10 @@ SMALL = {
     "sunspots": {},
     "co2": {},
     "text": dict(seq_len=50),
+    "reverse_digits": dict(n_train=100, n_val=20, n_test=30, length=6),
+    "addition_strings": dict(n_train=200, n_val=20, n_test=30, digits=3),
 }
-GENERATED = ["binary_addition", "adding_problem", "embedded_reber", "parity", "sine",
+GENERATED = ["reverse_digits", "addition_strings", "binary_addition", "adding_problem", "embedded_reber", "parity", "sine",
              "boolean_majority", "string_first_last", "signal_in_noise", "small_images"]
 BALANCED = ["parity", "boolean_majority", "string_first_last", "signal_in_noise", "small_images"]
 SPLITS = ("train", "val", "test")
@@ -738,3 +740,42 @@ def test_split_container():
     ds = D.iris()
     assert ds["test"] is ds.test
     assert "iris" in repr(ds)
+
+
+# --------------------------------------------------------------------------- #
+# sequence-to-sequence tasks
+# --------------------------------------------------------------------------- #
+def test_reverse_digits_targets_are_the_reversed_sources():
+    ds = load("reverse_digits")
+    src = ds.train.X.argmax(-1)                       # digit d is source id d
+    vocab = ds.extras["target_vocab"]
+    assert vocab[0] == "^" and ds.extras["start_id"] == 0
+    tgt_digits = np.array([[int(vocab[i]) for i in row] for row in ds.train.Y])
+    np.testing.assert_array_equal(tgt_digits, src[:, ::-1])
+    assert ds.train.Y.min() >= 1                      # the start token is never a target
+
+
+def test_addition_strings_answers_are_the_sums():
+    ds = load("addition_strings")
+    queries = ds.extras["strings"]["test"][0]
+    answers = ds.extras["decode_target"](ds.test.Y)
+    for q, a in zip(queries, answers):
+        x, y = q.strip().split("+")
+        assert int(a.strip()) == int(x) + int(y)
+        assert len(q) == 7 and len(a) == 4
+    onehot = ds.test.X
+    assert onehot.shape == (30, 7, 12) and np.all(onehot.sum(-1) == 1)
+
+
+def test_text_streams_continue_row_by_row_across_batches():
+    """Row i of consecutive batches, joined, is one contiguous piece of the split's text."""
+    ds = load("text")
+    X, Y = ds.streams(4, "val", seq_len=10)
+    assert X.shape[0] % 4 == 0 and X.shape[0] >= 8 and X.shape[1] == 10
+    batches = X.reshape(-1, 4, 10)
+    text = ds.decode(ds.val_ids)
+    pieces = [ds.decode(batches[:, i].reshape(-1)) for i in range(4)]
+    positions = [text.find(p) for p in pieces]
+    assert all(p >= 0 for p in positions)
+    assert positions == sorted(positions) and len(set(positions)) == 4
+    np.testing.assert_array_equal(Y[:, :-1], X[:, 1:])

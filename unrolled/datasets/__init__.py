@@ -34,6 +34,7 @@ from .generated import (
     small_images,
     string_first_last,
 )
+from .seq2seq import addition_strings, reverse_digits
 from .real import TEXTS, TextDataset, arv, co2, digits, iris, sunspots, text
 from .utils import (
     Scaler,
@@ -60,6 +61,8 @@ LOADERS = {
     "sunspots": sunspots,
     "co2": co2,
     "text": text,
+    "reverse_digits": reverse_digits,
+    "addition_strings": addition_strings,
 }
 
 __all__ = [
@@ -70,6 +73,8 @@ __all__ = [
     "TEXTS",
     "REBER_SYMBOLS",
     # generated
+    "reverse_digits",
+    "addition_strings",
     "binary_addition",
     "adding_problem",
     "embedded_reber",

@@ -597,6 +597,34 @@ class TextDataset(Dataset):
         idx = starts[:, None] + np.arange(seq_len)[None, :]
         return a[idx], a[idx + 1]
 
+    def streams(self, n_streams: int, split: str = "train",
+                seq_len: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Windows laid out for stateful training (truncated BPTT).
+
+        The split is cut into ``n_streams`` contiguous pieces of equal length; batch ``b`` holds
+        window ``b`` of every piece, in piece order. With ``batch_size=n_streams`` and
+        ``shuffle=False``, row ``i`` of batch ``b + 1`` continues row ``i`` of batch ``b``, so a
+        stateful layer carries each piece's state from one window to the next.
+
+        Returns
+        -------
+        X, Y : numpy.ndarray of int64, shape (n_batches * n_streams, seq_len)
+            Rows ``b * n_streams .. (b + 1) * n_streams - 1`` form batch ``b``;
+            ``Y`` is ``X`` shifted by one character.
+        """
+        a = self._ids_of(split)
+        n_streams = _check_int("n_streams", n_streams, minimum=1)
+        seq_len = _check_int("seq_len", self.seq_len if seq_len is None else seq_len, minimum=1)
+        per_stream = (len(a) - 1) // n_streams
+        n_batches = per_stream // seq_len
+        if n_batches == 0:
+            raise ValueError(f"split {split!r} has {len(a)} characters: too few for {n_streams} "
+                             f"streams of windows of {seq_len}")
+        starts = (np.arange(n_batches)[:, None] * seq_len
+                  + np.arange(n_streams)[None, :] * per_stream).reshape(-1)
+        idx = starts[:, None] + np.arange(seq_len)[None, :]
+        return a[idx], a[idx + 1]
+
     def random_windows(self, n: int, split: str = "train", seq_len: int | None = None,
                        seed=None) -> tuple[np.ndarray, np.ndarray]:
         """``n`` windows at uniformly random start positions (for training batches).

@@ -65,7 +65,7 @@ class Sigmoid(Activation):
 
 
 class Tanh(Activation):
-    """a = tanh(z);  da/dz = 1 - a^2   (np.tanh is stable for any |z|, unlike exp ratios)"""
+    """a = tanh(z);  da/dz = 1 - a^2   (np.tanh is stable for any ``|z|``, unlike exp ratios)"""
     name = "tanh"
 
     def forward(self, z, out=None):
@@ -207,7 +207,7 @@ class HardSigmoid(Activation):
         return np.clip(a, 0.0, 1.0, out=a)
 
     def backward(self, da, a, z=None):
-        return da * (self.slope * ((a > 0) & (a < 1)))
+        return da * ((a > 0) & (a < 1)) * self.slope
 
     def config(self):
         return {"slope": self.slope}

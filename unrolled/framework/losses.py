@@ -97,7 +97,7 @@ class MSE(Loss):
 
 
 class MAE(Loss):
-    """L = mean(|A - Y|);  dL/dA = sign(A - Y) / N (0 at the kink)"""
+    """L = mean(abs(A - Y));  dL/dA = sign(A - Y) / N (0 at the kink)"""
     name = "mae"
 
     def elementwise(self, A, Y):

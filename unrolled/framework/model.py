@@ -28,7 +28,9 @@ class TrainingDiverged(FloatingPointError):
     """Raised when the loss, a gradient or a parameter becomes NaN or infinite during training.
 
     The model keeps the last finite parameters. ``epoch``/``batch`` say where it happened and
-    ``history`` holds the metrics of the epochs completed before.
+    ``history`` holds the metrics of the epochs completed before. The optimizer's state (momentum,
+    Adam moments) may already include the step that diverged: before training on, lower the
+    learning rate and reset it with ``model.optimizer.state.clear()``.
     """
 
     def __init__(self, message, epoch=None, batch=None, history=None):
@@ -279,8 +281,15 @@ class Model:
     def penalty(self):
         return sum(layer.penalty() for layer in self.layers)
 
+    @staticmethod
+    def output_mask(A, mask):
+        """The step mask applies to outputs with a steps axis (m, s, n); many-to-one outputs
+        (m, n) already come from each sequence's last real step."""
+        return mask if mask is not None and A.shape[:-1] == mask.shape else None
+
     def loss_value(self, A, Y, mask=None):
         """The data loss of outputs ``A`` (plus nothing else; see ``penalty``)."""
+        mask = self.output_mask(A, mask)
         last = self.layers[-1]
         if self._fused:
             return self.loss.fused_value(last.fc["Z"], Y, last.activation, mask)
@@ -288,6 +297,7 @@ class Model:
 
     def loss_gradient(self, A, Y, mask=None):
         """dL/dA, or dL/dZ of the output layer when the loss is fused with its activation."""
+        mask = self.output_mask(A, mask)
         if self._fused:
             return self.loss.fused_gradient(A, Y, self.layers[-1].activation, mask)
         return self.loss.gradient(A, Y, mask)
@@ -321,6 +331,9 @@ class Model:
         """One step on a batch (already checked and converted). Returns (loss, outputs)."""
         loss, A = self.compute_loss_and_gradients(X, Y, mask)
         norm = self._clip()
+        if not np.isfinite(norm):     # a sum of squares can overflow while every entry is finite
+            norm = np.inf if any(not np.isfinite(g).all() for l in self.layers if l.trainable
+                                 for g in l.g.values()) else np.finfo(np.float64).max
         if not (np.isfinite(loss) and np.isfinite(norm)):
             bad = "loss" if not np.isfinite(loss) else "gradient norm"
             raise TrainingDiverged(f"training diverged{where}: the {bad} is {loss if bad == 'loss' else norm}; "
@@ -334,7 +347,7 @@ class Model:
             np.copyto(saved, value)
         self.optimizer.step(self.layers)
         for layer, key, value in params:
-            if not np.isfinite(np.vdot(value, value)):
+            if not np.isfinite(value).all():
                 for (_, _, v2), saved in zip(params, backup):
                     np.copyto(v2, saved)
                 raise TrainingDiverged(f"training diverged{where}: the update made "
@@ -399,7 +412,8 @@ class Model:
                 logs = {"loss": total / count}
                 if self.metrics:
                     A_all = np.concatenate(outputs)
-                    Y_all, m_all = Y[order], (mask[order] if mask is not None else None)
+                    Y_all = Y[order]
+                    m_all = self.output_mask(A_all, mask[order] if mask is not None else None)
                     for name, fn in self.metrics.items():
                         logs[name] = fn(A_all, Y_all, task=self.task, mask=m_all)
                 if val is not None:
@@ -459,13 +473,14 @@ class Model:
     def _evaluate_batches(self, X, Y, mask, batch_size):
         loss_sum, n_sum, outputs = 0.0, 0, []
         for sl, A in self._batches(X, mask, batch_size):
-            mb = mask[sl] if mask is not None else None
+            mb = self.output_mask(A, mask[sl] if mask is not None else None)
             _, n = self.loss._count(A, mb)
             loss_sum += self.loss_value(A, Y[sl], mb) * n
             n_sum += n
             outputs.append(A.copy())
         A = np.concatenate(outputs)
         logs = {"loss": loss_sum / max(n_sum, 1) + self.penalty()}
+        mask = self.output_mask(A, mask)
         for name, fn in self.metrics.items():
             logs[name] = fn(A, Y, task=self.task, mask=mask)
         return logs

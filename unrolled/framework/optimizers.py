@@ -4,7 +4,19 @@ An optimizer holds per-parameter state keyed by ``(layer.name, parameter name)``
 ``Layer.update_parameters`` once per parameter, after every layer's gradients are computed and
 clipped. Learning rate: ``optimizer.lr`` (set each epoch by the model's schedule); a layer with its
 own ``lr`` uses ``layer.lr * optimizer.lr / optimizer.base_lr`` so that it follows the schedule.
+
+Every optimizer applies exactly the update rule of the ``torch.optim`` class of the same name (the
+single-tensor code path, with PyTorch's argument names and defaults); each docstring states it.
+Notation: ``p`` parameter, ``g`` its gradient (after clipping), ``t`` the step count of that
+parameter (1 on its first update), ``lr`` the learning rate of its layer for the current epoch.
+
+State arrays are created with the parameter's dtype and updated in place, so a float32 model keeps
+float32 state; scalars (step counts, bias corrections) are Python numbers. The step count of every
+parameter is part of its state (``state[key]["step"]``), so ``state_arrays()`` /
+``load_state_arrays()`` resume an optimizer exactly.
 """
+import math
+
 import numpy as np
 
 
@@ -62,6 +74,23 @@ class Optimizer:
         return f"{type(self).__name__}({params})"
 
 
+def _check(owner, **values):
+    """Raise ValueError unless every value is a finite number >= 0."""
+    for name, value in values.items():
+        if not (isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(value)
+                and value >= 0):
+            raise ValueError(f"{owner}: {name} must be a finite number >= 0, got {value!r}")
+
+
+def _lerp_(a, b, w):
+    """In place ``a = a + w (b - a)``, evaluated as ``torch.lerp`` does (two branches on ``w``)."""
+    if abs(w) < 0.5:
+        a += w * (b - a)
+    else:
+        np.subtract(b, (b - a) * (1.0 - w), out=a)
+    return a
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent, the update rule of ``torch.optim.SGD``::
 
@@ -69,27 +98,28 @@ class SGD(Optimizer):
         b = momentum * b + (1 - dampening) * g      (b = g on the first step)
         g = g + momentum * b  if nesterov  else  b  (when momentum > 0)
         p = p - lr * g
+
+    State: ``momentum_buffer`` (when momentum > 0) and ``step``.
     """
 
     name = "sgd"
 
     def __init__(self, lr=0.01, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
         super().__init__(lr)
-        if momentum < 0 or weight_decay < 0:
-            raise ValueError(f"SGD: momentum and weight_decay must be >= 0, "
-                             f"got {momentum!r}, {weight_decay!r}")
+        _check("SGD", momentum=momentum, dampening=dampening, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
         self.momentum, self.dampening = float(momentum), float(dampening)
         self.nesterov, self.weight_decay = bool(nesterov), float(weight_decay)
 
     def _update(self, p, g, lr, state):
+        state["step"] = state.get("step", 0) + 1
         if self.weight_decay:
             g = g + self.weight_decay * p
         if self.momentum:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = g.copy()
+                buf = state["momentum_buffer"] = np.array(g, dtype=p.dtype, copy=True)
             else:
                 buf *= self.momentum
                 buf += (1.0 - self.dampening) * g
@@ -101,7 +131,196 @@ class SGD(Optimizer):
                 "nesterov": self.nesterov, "weight_decay": self.weight_decay}
 
 
-OPTIMIZERS = {"sgd": SGD}
+class RMSprop(Optimizer):
+    """RMSprop, the update rule of ``torch.optim.RMSprop``::
+
+        g = g + weight_decay * p
+        v = alpha * v + (1 - alpha) * g**2                   (v starts at 0)
+        if centered:
+            a = alpha * a + (1 - alpha) * g                  (a starts at 0)
+            d = sqrt(v - a**2) + eps
+        else:
+            d = sqrt(v) + eps
+        if momentum > 0:
+            b = momentum * b + g / d                         (b starts at 0)
+            p = p - lr * b
+        else:
+            p = p - lr * g / d
+
+    State: ``step``, ``square_avg`` (v), ``grad_avg`` (a, centered only), ``momentum_buffer`` (b,
+    momentum > 0 only). Note that eps is added *outside* the square root, as in PyTorch (Keras adds
+    it inside).
+    """
+
+    name = "rmsprop"
+
+    def __init__(self, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                 centered=False):
+        super().__init__(lr)
+        _check("RMSprop", alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
+        self.alpha, self.eps = float(alpha), float(eps)
+        self.weight_decay, self.momentum = float(weight_decay), float(momentum)
+        self.centered = bool(centered)
+
+    def _update(self, p, g, lr, state):
+        if "step" not in state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(p)
+            if self.momentum > 0:
+                state["momentum_buffer"] = np.zeros_like(p)
+            if self.centered:
+                state["grad_avg"] = np.zeros_like(p)
+        state["step"] += 1
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        v = state["square_avg"]
+        v *= self.alpha
+        v += (1.0 - self.alpha) * g * g
+        if self.centered:
+            a = _lerp_(state["grad_avg"], g, 1.0 - self.alpha)
+            d = np.sqrt(v - a * a)
+        else:
+            d = np.sqrt(v)
+        d += self.eps
+        if self.momentum > 0:
+            b = state["momentum_buffer"]
+            b *= self.momentum
+            b += g / d
+            p -= lr * b
+        else:
+            p -= lr * g / d
+
+    def config(self):
+        return {"lr": self.base_lr, "alpha": self.alpha, "eps": self.eps,
+                "weight_decay": self.weight_decay, "momentum": self.momentum,
+                "centered": self.centered}
+
+
+class Adagrad(Optimizer):
+    """Adagrad, the update rule of ``torch.optim.Adagrad``::
+
+        g = g + weight_decay * p
+        clr = lr / (1 + (t - 1) * lr_decay)
+        s = s + g**2                          (s starts at initial_accumulator_value)
+        p = p - clr * g / (sqrt(s) + eps)
+
+    State: ``step`` (t) and ``sum`` (s).
+    """
+
+    name = "adagrad"
+
+    def __init__(self, lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
+                 eps=1e-10):
+        super().__init__(lr)
+        _check("Adagrad", lr_decay=lr_decay, weight_decay=weight_decay,
+               initial_accumulator_value=initial_accumulator_value, eps=eps)
+        self.lr_decay, self.weight_decay = float(lr_decay), float(weight_decay)
+        self.initial_accumulator_value, self.eps = float(initial_accumulator_value), float(eps)
+
+    def _update(self, p, g, lr, state):
+        if "step" not in state:
+            state["step"] = 0
+            state["sum"] = np.full_like(p, self.initial_accumulator_value)
+        state["step"] += 1
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        clr = lr / (1 + (state["step"] - 1) * self.lr_decay)
+        s = state["sum"]
+        s += g * g
+        std = np.sqrt(s)
+        std += self.eps
+        p -= clr * g / std
+
+    def config(self):
+        return {"lr": self.base_lr, "lr_decay": self.lr_decay, "weight_decay": self.weight_decay,
+                "initial_accumulator_value": self.initial_accumulator_value, "eps": self.eps}
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015), the update rule of ``torch.optim.Adam``::
+
+        g = g + weight_decay * p                     (L2 penalty folded into the gradient)
+        m = beta1 * m + (1 - beta1) * g              (m, v start at 0)
+        v = beta2 * v + (1 - beta2) * g**2
+        v_max = max(v_max, v)                        (amsgrad only; v_max starts at 0)
+        step_size = lr / (1 - beta1**t)
+        d = sqrt(v_max or v) / sqrt(1 - beta2**t) + eps
+        p = p - step_size * m / d
+
+    State: ``step`` (t), ``exp_avg`` (m), ``exp_avg_sq`` (v), ``max_exp_avg_sq`` (amsgrad only).
+    """
+
+    name = "adam"
+    decoupled = False
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
+        super().__init__(lr)
+        owner = type(self).__name__
+        try:
+            beta1, beta2 = (float(b) for b in betas)
+        except (TypeError, ValueError):
+            raise ValueError(f"{owner}: betas must be a pair of floats, got {betas!r}") from None
+        if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
+            raise ValueError(f"{owner}: betas must lie in [0, 1), got {betas!r}")
+        _check(owner, eps=eps, weight_decay=weight_decay)
+        self.betas = (beta1, beta2)
+        self.eps, self.weight_decay, self.amsgrad = float(eps), float(weight_decay), bool(amsgrad)
+
+    def _update(self, p, g, lr, state):
+        beta1, beta2 = self.betas
+        if "step" not in state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(p)
+            state["exp_avg_sq"] = np.zeros_like(p)
+            if self.amsgrad:
+                state["max_exp_avg_sq"] = np.zeros_like(p)
+        state["step"] += 1
+        t = state["step"]
+        if self.weight_decay:
+            if self.decoupled:
+                p *= 1 - lr * self.weight_decay
+            else:
+                g = g + self.weight_decay * p
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        _lerp_(m, g, 1 - beta1)
+        v *= beta2
+        v += (1 - beta2) * g * g
+        bias_correction1 = 1 - beta1 ** t
+        bias_correction2 = 1 - beta2 ** t
+        step_size = lr / bias_correction1
+        bias_correction2_sqrt = bias_correction2 ** 0.5
+        if self.amsgrad:
+            v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+        d = np.sqrt(v)
+        d /= bias_correction2_sqrt
+        d += self.eps
+        p -= step_size * m / d
+
+    def config(self):
+        return {"lr": self.base_lr, "betas": self.betas, "eps": self.eps,
+                "weight_decay": self.weight_decay, "amsgrad": self.amsgrad}
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter 2019), the update rule of
+    ``torch.optim.AdamW``: the same as :class:`Adam` except that the decay shrinks the parameter
+    directly instead of entering the gradient (and so never reaches ``m`` and ``v``)::
+
+        p = p * (1 - lr * weight_decay)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g**2
+        v_max = max(v_max, v)                        (amsgrad only)
+        p = p - lr / (1 - beta1**t) * m / (sqrt(v_max or v) / sqrt(1 - beta2**t) + eps)
+    """
+
+    name = "adamw"
+    decoupled = True
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, amsgrad=False):
+        super().__init__(lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+
+
+OPTIMIZERS = {cls.name: cls for cls in (SGD, RMSprop, Adagrad, Adam, AdamW)}
 
 
 def get_optimizer(spec):

@@ -1,6 +1,7 @@
 """Layers: one module per layer, all following the ``Layer`` hooks."""
 from .bidirectional import Bidirectional
 from .dense import Dense
+from .dropout import Dropout
 from .embedding import Embedding
 from .gru import GRU
 from .lstm import LSTM
@@ -8,7 +9,7 @@ from .recurrent import Recurrent
 from .repeat_vector import RepeatVector
 from .rnn import RNN
 
-__all__ = ["Bidirectional", "Dense", "Embedding", "GRU", "LSTM", "RNN", "RepeatVector"]
+__all__ = ["Bidirectional", "Dense", "Dropout", "Embedding", "GRU", "LSTM", "RNN", "RepeatVector"]
 
 #: layer class by name (used to rebuild saved models); only these types are ever instantiated
 LAYER_TYPES = {name: globals()[name] for name in __all__}

@@ -1,0 +1,90 @@
+"""Dropout layer (inverted dropout). Equations (DR1)-(DR4) below."""
+import numpy as np
+
+from ..framework.layer import Layer
+
+
+class Dropout(Layer):
+    r"""Inverted dropout: in training, zero each input element with probability ``rate`` and scale
+    the survivors by ``1 / (1 - rate)`` so the expected output equals the input; at inference
+    (``training`` False, as in ``model.predict``/``evaluate``) the layer is exactly the identity
+    and draws no random numbers.
+
+    Shapes
+    ------
+    ============  ====================  ==================================================
+    ``X``         ``(m, n)``            or ``(m, s, n)``: input, ``fc["X"]``
+    ``M``         like ``X``            the scaled mask, ``fc["mask"]`` (training only);
+                                        ``(m, 1, n)`` with ``per_sequence=True``
+    ``A``         like ``X``            output, ``fc["A"]``
+    ``dA``        like ``A``            gradient from the next layer, ``bc["dA"]``
+    ``dX``        like ``X``            gradient to the previous layer, ``bc["dX"]``
+    ============  ====================  ==================================================
+
+    Equations (training; ``U`` uniform on [0, 1) drawn from the layer's generator ``self.rng``)::
+
+        (DR1) M = (U >= rate) / (1 - rate)       keep with probability 1 - rate
+        (DR2) A = X * M                          (M broadcast over steps with per_sequence)
+        (DR3) dX = dA * M
+
+    At inference::
+
+        (DR4) A = X,  dX = dA
+
+    Because the mask comes from ``self.rng`` (seeded by the model), the same seed gives the same
+    masks; ``gradcheck`` rewinds the generator before each evaluation, which freezes the mask.
+
+    Parameters
+    ----------
+    rate : float in [0, 1)
+        Probability of dropping an element.
+    per_sequence : bool
+        For 3-D input ``(m, s, n)``: draw one mask per sequence and feature, shape ``(m, 1, n)``,
+        shared by every step (variational / "noise_shape=(m, 1, n)" dropout). Ignored for 2-D input.
+    """
+
+    def __init__(self, rate=0.5, per_sequence=False, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(rate, bool) or not (isinstance(rate, (int, float, np.integer, np.floating))
+                                          and 0.0 <= rate < 1.0):
+            raise ValueError(f"{self.label}: rate must be a number in [0, 1), got {rate!r}")
+        self.rate = float(rate)
+        self.per_sequence = bool(per_sequence)
+
+    def compute_shapes(self, A):
+        self.check_ndim(A, (2, 3))
+        self.fs["X"] = self.fs["A"] = A.shape
+        self.d["m"], self.d["n"] = A.shape[0], A.shape[-1]
+        self.d["s"] = A.shape[1] if A.ndim == 3 else None
+        if self.per_sequence and A.ndim == 3:
+            self.fs["mask"] = (A.shape[0], 1, A.shape[2])
+        else:
+            self.fs["mask"] = A.shape
+
+    def forward(self, A):
+        self.fc["X"] = A
+        if not self.training or self.rate == 0.0:
+            self.fc.pop("mask", None)
+            self.fc["A"] = A                                          # (DR4)
+            return A
+        keep = self.rng.random(self.fs["mask"]) >= self.rate
+        mask = self.cache(self.fc, "mask", self.fs["mask"])
+        np.multiply(keep, 1.0 / (1.0 - self.rate), out=mask, casting="unsafe")  # (DR1)
+        A_out = self.cache(self.fc, "A_out", self.fs["A"])
+        np.multiply(A, mask, out=A_out)                                  # (DR2)
+        self.fc["A"] = A_out
+        return A_out
+
+    def backward(self, dA):
+        self.bc["dA"] = dA
+        mask = self.fc.get("mask")
+        if not getattr(self, "input_gradient", True):
+            self.bc["dX"] = None                                      # nothing needs dL/dX
+        elif mask is None:
+            self.bc["dX"] = dA                                        # (DR4)
+        else:
+            self.bc["dX"] = dA * mask                                 # (DR3)
+        return self.bc["dX"]
+
+    def config(self):
+        return {**super().config(), "rate": self.rate, "per_sequence": self.per_sequence}
