@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..framework.initializers import zeros
+from ..framework.activations import activation_spec
 from .recurrent import Recurrent, batch_major
 
 GATES = ("r", "z", "n")
@@ -110,6 +111,7 @@ class GRU(Recurrent):
         rz, nb = slice(0, 2 * u), slice(2 * u, 3 * u)
         dh_next = np.zeros((m, u), dtype=self.dtype)
         dh_prev = np.empty((m, u), dtype=self.dtype)
+        tmp = np.empty((m, u), dtype=self.dtype)            # scratch
         for t in reversed(range(s)):
             dh = np.add(dAt[t], dh_next, out=dHt[t])                      # (G5)
             if maskT is not None:
@@ -118,10 +120,15 @@ class GRU(Recurrent):
             hp = Ht[t]
             dz = dZt[t]
             pre = (lambda blk: None) if Zpre is None else (lambda blk: Zpre[t][:, blk])
-            dz[:, nb] = act.backward(dh * (1.0 - ug), n, pre(nb))           # (G6)
-            dz[:, u:2 * u] = sig.backward(dh * (hp - n), ug, pre(slice(u, 2 * u)))
+            np.subtract(1.0, ug, out=tmp)
+            tmp *= dh
+            act.backward(tmp, n, pre(nb), out=dz[:, nb])                  # (G6)
+            np.subtract(hp, n, out=tmp)
+            tmp *= dh
+            sig.backward(tmp, ug, pre(slice(u, 2 * u)), out=dz[:, u:2 * u])
             if self.reset_after:
-                dz[:, :u] = sig.backward(dz[:, nb] * Mt[t], r, pre(slice(0, u)))  # (G7)
+                np.multiply(dz[:, nb], Mt[t], out=tmp)                    # (G7)
+                sig.backward(tmp, r, pre(slice(0, u)), out=dz[:, :u])
                 dzh = dZh[t]
                 dzh[:, rz] = dz[:, rz]
                 np.multiply(dz[:, nb], r, out=dzh[:, nb])
@@ -129,12 +136,12 @@ class GRU(Recurrent):
             else:
                 drh = dz[:, nb] @ V[:, nb].T                              # (G7)
                 hp_in = self.recurrent_input(Ht, t)
-                dz[:, :u] = sig.backward(drh * hp_in, r, pre(slice(0, u)))
+                sig.backward(drh * hp_in, r, pre(slice(0, u)), out=dz[:, :u])
                 self.recurrent_gradient(dz[:, rz], V[:, rz], out=dh_prev)  # (G8)
                 drh *= r
                 Dh = self.fc["recurrent_dropout_mask"]
                 dh_prev += drh if Dh is None else drh * Dh
-            dh_prev += dh * ug
+            dh_prev += np.multiply(dh, ug, out=tmp)
             if maskT is not None:
                 dh_prev += carry
             dh_next, dh_prev = dh_prev, dh_next
@@ -162,6 +169,6 @@ class GRU(Recurrent):
         self.g["db"] = dZ.sum(axis=0, keepdims=True)                              # (R9)
 
     def config(self):
-        return {**super().config(), "activation": self.activation.name,
-                "recurrent_activation": self.recurrent_activation.name,
+        return {**super().config(), "activation": activation_spec(self.activation),
+                "recurrent_activation": activation_spec(self.recurrent_activation),
                 "reset_after": self.reset_after}

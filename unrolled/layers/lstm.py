@@ -1,6 +1,7 @@
 """LSTM layer. Equations: docs/layers/lstm.md (shared steps (R1)-(R9): docs/bptt.md)."""
 import numpy as np
 
+from ..framework.activations import activation_spec
 from .recurrent import Recurrent, batch_major
 
 GATES = ("i", "f", "g", "o")
@@ -123,6 +124,7 @@ class LSTM(Recurrent):
         dh_next = np.zeros((m, u), dtype=self.dtype)
         dCT = self.bc.get("dCT")
         dC_next = np.zeros((m, u), dtype=self.dtype) if dCT is None else np.array(dCT, dtype=self.dtype)
+        d_i, d_f, d_g, d_o = (np.empty((m, u), dtype=self.dtype) for _ in range(4))   # scratch
         for t in reversed(range(s)):
             dh = np.add(dAt[t], dh_next, out=dHt[t])                      # (L6)
             if maskT is not None:
@@ -130,14 +132,15 @@ class LSTM(Recurrent):
                 carry_C, dC_next = dC_next * ~maskT[t], dC_next * maskT[t]
             i, f, g, o = (Gt[t][:, blk] for blk in blocks)
             dz = dZt[t]
-            do = dh * tCt[t]                                              # (L7)
-            dC = dCt[t]
-            np.add(dC_next, cell.backward(dh * o, tCt[t], Ct[t + 1]), out=dC)   # (L8)
-            d_gate = {"i": dC * g, "f": dC * Ct[t], "g": dC * i, "o": do}       # (L9)
+            do = np.multiply(dh, tCt[t], out=d_o)                         # (L7)
+            dC = cell.backward(np.multiply(dh, o, out=d_i), tCt[t], Ct[t + 1], out=dCt[t])
+            dC += dC_next                                                 # (L8)
+            d_gate = {"i": np.multiply(dC, g, out=d_i), "f": np.multiply(dC, Ct[t], out=d_f),
+                      "g": np.multiply(dC, i, out=d_g), "o": do}          # (L9)
             for name, blk in zip(GATES, blocks):                          # (L10)
-                dz[:, blk] = acts[name].backward(d_gate[name], Gt[t][:, blk],
-                                                 None if Zpre is None else Zpre[t][:, blk])
-            dC_next = dC * f                                              # (L11)
+                acts[name].backward(d_gate[name], Gt[t][:, blk],
+                                    None if Zpre is None else Zpre[t][:, blk], out=dz[:, blk])
+            dC_next = np.multiply(dC, f, out=dC_next)                     # (L11)
             self.recurrent_gradient(dz, V, out=dh_next)                   # (L12)
             if maskT is not None:
                 dh_next += carry_h
@@ -146,7 +149,7 @@ class LSTM(Recurrent):
         self.bc["dh0"], self.bc["dC0"] = dh_next, dC_next
 
     def config(self):
-        return {**super().config(), "activation": self.activation.name,
-                "recurrent_activation": self.recurrent_activation.name,
-                "gate_activations": {k: a.name for k, a in self.gate_activations.items()},
+        return {**super().config(), "activation": activation_spec(self.activation),
+                "recurrent_activation": activation_spec(self.recurrent_activation),
+                "gate_activations": {k: activation_spec(a) for k, a in self.gate_activations.items()},
                 "forget_bias": self.forget_bias}

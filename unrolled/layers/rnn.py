@@ -1,6 +1,7 @@
 """Elman RNN layer. Equations: docs/layers/rnn.md (shared steps (R1)-(R9): docs/bptt.md)."""
 import numpy as np
 
+from ..framework.activations import activation_spec
 from .recurrent import Recurrent, batch_major
 
 
@@ -70,11 +71,11 @@ class RNN(Recurrent):
             dh = np.add(dAt[t], dh_next, out=dHt[t])              # (RNN3)
             if maskT is not None:
                 carry, dh = dh * ~maskT[t], dh * maskT[t]
-            dZt[t] = act.backward(dh, Ht[t + 1], Zt[t])           # (RNN4)
+            act.backward(dh, Ht[t + 1], Zt[t], out=dZt[t])        # (RNN4)
             self.recurrent_gradient(dZt[t], V, out=dh_next)       # (RNN5)
             if maskT is not None:
                 dh_next += carry
         self.bc["dh0"] = dh_next
 
     def config(self):
-        return {**super().config(), "activation": self.activation.name}
+        return {**super().config(), "activation": activation_spec(self.activation)}
