@@ -274,3 +274,19 @@ def test_model_resets_stateful_layers_each_epoch_and_around_evaluation(rng):
     before = model.evaluate(X, Y, batch_size=4)["loss"]
     model.layers[0].reset_state()
     assert model.evaluate(X, Y, batch_size=4)["loss"] == before  # evaluation starts from zero
+
+
+def test_seq2seq_save_load_round_trip_and_resume(tmp_path, rng):
+    from unrolled.framework import load_model
+    model = Seq2Seq(LSTM(4), LSTM(4, sequences=True), Dense(6, activation="softmax"),
+                    encoder_embedding=Embedding(6, 3), optimizer=Adam(lr=1e-2), seed=0)
+    X, Y = rng.integers(0, 6, (5, 4)), rng.integers(1, 6, (5, 3))
+    model.train(X, Y, epochs=2, verbose=0)
+    model.save(tmp_path / "s2s.npz")
+    loaded = load_model(tmp_path / "s2s.npz")
+    assert type(loaded) is Seq2Seq and loaded.start_id == 0
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    model.train(X, Y, epochs=2, verbose=0)
+    loaded.train(X, Y, epochs=2, verbose=0)
+    for key, value in model.get_weights().items():
+        np.testing.assert_array_equal(loaded.get_weights()[key], value)

@@ -185,9 +185,23 @@ def _metadata(model):
 
     history = {str(k): [_to_json(v, f"history[{k!r}]") for v in vals]
                for k, vals in model.history.items()}
+    from .model import Model
+    from .seq2seq import Seq2Seq
+    if type(model) not in (Model, Seq2Seq):
+        raise ValueError(f"save_model: {type(model).__name__} is a custom model class; only Model "
+                         f"and Seq2Seq can be saved")
+    seq2seq = None
+    if isinstance(model, Seq2Seq):
+        roles = {id(model.encoder_embedding): "encoder_embedding", id(model.encoder): "encoder",
+                 id(model.decoder_embedding): "decoder_embedding", id(model.decoder): "decoder",
+                 id(model.output): "output"}
+        seq2seq = {"start_id": model.start_id, "target_length": model.target_length,
+                   "roles": [roles[id(layer)] for layer in model.layers]}
     return {
         "format": FORMAT,
         "version": VERSION,
+        "class": type(model).__name__,
+        "seq2seq": seq2seq,
         "layers": layers,
         "model": {
             "name": _to_json(model.name, "model.name"),
@@ -369,7 +383,7 @@ def _fill_built(model, specs, entries, input_shape):
     arrays), then copy the saved values into the parameter arrays in place, as ``set_weights``
     does. The random draws of that initialization are discarded: generator states are restored
     afterwards. The shapes the rebuilt layers expect validate the saved arrays."""
-    model.forward(np.zeros(input_shape, dtype=model.dtype), training=False)
+    model.build(np.zeros(input_shape, dtype=model.dtype))
     for layer, spec in zip(model.layers, specs):
         if hasattr(layer, "reset_state"):
             layer.reset_state()              # nothing carried over from the zero sample
@@ -455,11 +469,29 @@ def _rebuild(meta, entries):
                 raise _Bad(f"unknown schedule {sched_spec['type']!r}; known: {', '.join(sorted(SCHEDULES))}")
             schedule = _build(sched_cls, _kwargs(sched_spec.get("config", {}), "schedule"), "schedule")
 
+    settings = dict(optimizer=optimizer, metrics=metrics, seed=m["seed"], dtype=m["dtype"],
+                    clip_norm=m.get("clip_norm"), clip_layer_norm=m.get("clip_layer_norm"),
+                    clip_value=m.get("clip_value"), schedule=schedule, name=m.get("name", "model"))
+    model_class = meta.get("class", "Model")
     try:
-        model = Model(layers, loss=get_loss(m["loss"]), optimizer=optimizer, metrics=metrics,
-                      seed=m["seed"], dtype=m["dtype"], clip_norm=m.get("clip_norm"),
-                      clip_layer_norm=m.get("clip_layer_norm"), clip_value=m.get("clip_value"),
-                      schedule=schedule, name=m.get("name", "model"))
+        if model_class == "Model":
+            model = Model(layers, loss=get_loss(m["loss"]), **settings)
+        elif model_class == "Seq2Seq":
+            from .seq2seq import Seq2Seq
+            spec = meta.get("seq2seq") or {}
+            roles = spec.get("roles")
+            if not isinstance(roles, list) or len(roles) != len(layers):
+                raise _Bad("Seq2Seq metadata does not name the role of every layer")
+            parts = dict(zip(roles, layers))
+            if not {"encoder", "decoder", "output"} <= set(parts) or len(parts) != len(layers):
+                raise _Bad(f"bad Seq2Seq roles {roles}")
+            model = Seq2Seq(parts["encoder"], parts["decoder"], parts["output"],
+                            start_id=spec.get("start_id", 0),
+                            encoder_embedding=parts.get("encoder_embedding"),
+                            decoder_embedding=parts.get("decoder_embedding"), **settings)
+            model.target_length = spec.get("target_length")
+        else:
+            raise _Bad(f"unknown model class {model_class!r}; known: Model, Seq2Seq")
     except (TypeError, ValueError) as err:
         raise _Bad(f"cannot rebuild the model: {err}") from None
 
