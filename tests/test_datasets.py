@@ -67,7 +67,7 @@ def test_structure_and_dtypes(name):
     for key in ("description", "source", "task", "shapes", "baseline", "reference"):
         assert key in ds.info, key
     assert ds.info["task"] in {"many-to-one", "many-to-many", "regression", "classification",
-                               "next-step"}
+                               "next-step", "sequence-to-sequence"}
     assert isinstance(ds.info["baseline"], dict) and ds.info["baseline"]
     for v in ds.info["baseline"].values():
         assert np.isfinite(v)
@@ -79,6 +79,8 @@ def test_structure_and_dtypes(name):
         assert len(sp) == X.shape[0] == Y.shape[0]
         if name == "text":
             assert X.dtype == np.int64 and Y.dtype == np.int64
+        elif ds.info["task"] == "sequence-to-sequence":   # one-hot sources, target token ids
+            assert X.dtype == np.float64 and Y.dtype == np.int64
         else:
             assert X.dtype == np.float64 and Y.dtype == np.float64
             assert np.all(np.isfinite(X)) and np.all(np.isfinite(Y))

@@ -20,6 +20,15 @@ def _recurrent_layers(model):
     return [layer for layer in model.layers if hasattr(layer, "backward_steps")]
 
 
+def _inner_layers(model):
+    """The model's layers and the layers wrapped inside them (e.g. by ``Bidirectional``)."""
+    out = list(model.layers)
+    for l in model.layers:
+        out += [getattr(l, attr) for attr in ("forward_layer", "backward_layer")
+                if getattr(l, attr, None) is not None]
+    return out
+
+
 def _pick_layer(model, layer):
     if layer is None:
         found = _recurrent_layers(model)
@@ -29,7 +38,7 @@ def _pick_layer(model, layer):
         return found[0]
     if isinstance(layer, (str, int, np.integer)):
         return model[layer] if isinstance(layer, str) else model.layers[int(layer)]
-    if layer not in model.layers:
+    if not any(layer is l for l in _inner_layers(model)):
         raise ValueError(f"gradient_norms_through_time: {layer.label} is not a layer of this model")
     return layer
 
@@ -55,8 +64,10 @@ def gradient_norms_through_time(model, X, Y, layer=None, mask=None):
     X, Y : array
         A batch of inputs and targets, as for ``model.train``.
     layer : Layer, str or int, optional
-        The recurrent layer to read (instance, name or index in ``model.layers``); by default the
-        first layer that has a step loop (RNN, LSTM, GRU).
+        The recurrent layer to read (instance, name or index in ``model.layers``; the
+        ``forward_layer`` or ``backward_layer`` of a ``Bidirectional`` layer also works, the latter
+        with its steps in reversed order); by default the first layer of the model that has a
+        step loop (RNN, LSTM, GRU).
     mask : bool array (m, s), optional
         True on real steps. With a mask, ``norms[t]`` averages only over the samples whose step t
         is real (NaN when there is none): padded steps are left out.
@@ -78,16 +89,29 @@ def gradient_norms_through_time(model, X, Y, layer=None, mask=None):
     if not hasattr(target, "backward_steps"):
         raise ValueError(f"gradient_norms_through_time: {target.label} is not a recurrent layer "
                          f"(it keeps no dL/dh_t per step)")
-    X, Y, mask = model._prepare(X, Y, mask)
-    saved_rng = [(l, l.rng.bit_generator.state) for l in model.layers if l.rng is not None]
-    saved_carry = [(l, l.carried) for l in model.layers if hasattr(l, "carried")]
-    try:
-        model.compute_loss_and_gradients(X, Y, mask)
-    finally:
+    X = model._inputs(X, "X")
+    mask = model._mask(mask, X, "mask")
+    if not model.built:
+        model.build(X)
+    layers = _inner_layers(model)
+    saved_rng = [(l, l.rng.bit_generator.state) for l in layers if l.rng is not None]
+    saved_carry = [(l, l.carried) for l in layers if hasattr(l, "carried")]
+
+    def restore():
         for l, state in saved_rng:
             l.rng.bit_generator.state = state
         for l, carried in saved_carry:
             l.carried = carried
+
+    try:
+        # one evaluation-mode pass on a single sample sets every layer's shapes for this input
+        # (the model checks Y against the output shape of the last forward pass)
+        model.forward(X[:1], training=False, mask=None if mask is None else mask[:1])
+        restore()
+        X, Y, mask = model._prepare(X, Y, mask)
+        model.compute_loss_and_gradients(X, Y, mask)
+    finally:
+        restore()
     dh = np.asarray(target.bc["dh"], dtype=np.float64)          # (m, s, u)
     per_sample = np.sqrt(np.einsum("msu,msu->ms", dh, dh))      # (m, s)
     if mask is None:

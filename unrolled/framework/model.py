@@ -244,15 +244,22 @@ class Model:
                              f"{name} values in [{Y.min()}, {Y.max()}]")
         return Y
 
+    def _output_shape(self, X):
+        """Shape of the outputs for inputs X (one sample through the model, evaluation mode;
+        states carried by stateful layers are kept as they were)."""
+        carried = [(l, l.carried) for l in self.layers if getattr(l, "stateful", False)]
+        A = self.forward(X[:1], training=False)
+        for layer, state in carried:
+            layer.carried = state
+        return (X.shape[0],) + A.shape[1:]
+
     def _prepare(self, X, Y, mask, prefix=""):
         X = self._inputs(X, prefix + "X")
         n_y = len(Y) if hasattr(Y, "__len__") else None
         if n_y is not None and n_y != X.shape[0]:
             raise ValueError(f"model: {prefix}X has {X.shape[0]} samples but {prefix}Y has {n_y}")
         mask = self._mask(mask, X, prefix + "mask")
-        if not self.built:
-            self.build(X)
-        out_shape = (X.shape[0],) + tuple(self.layers[-1].fs["A"][1:])
+        out_shape = self._output_shape(X)
         Y = self._targets(Y, X, out_shape, prefix + "Y")
         return X, Y, mask
 

@@ -35,7 +35,8 @@ class Seq2Seq(Model):
         Token fed to the decoder at its first step.
     encoder_embedding, decoder_embedding : Embedding, optional
         Without a decoder embedding the decoder reads one-hot vectors of width ``vocab``.
-    Other keyword arguments as for :class:`Model` (``loss`` is always ``"scce"``).
+    **kwargs
+        Other keyword arguments as for :class:`Model` (``loss`` is always ``"scce"``).
     """
 
     def __init__(self, encoder, decoder, output, start_id=0, encoder_embedding=None,

@@ -29,7 +29,7 @@ class Dense(Layer):
 
         (D1) Z = X W + b
         (D2) A = act(Z)
-        (D3) dZ = act'(Z) * dA      (softmax/sigmoid output with cross-entropy: dZ = (A - Y) / N)
+        (D3) dZ = act'(Z) * dA      (softmax(Z/T)/sigmoid output with cross-entropy: dZ = (A - Y) / (T N))
         (D4) dX = dZ W^T
         (D5) dW = X^T dZ            (summed over samples and steps)
         (D6) db = sum(dZ)           (over samples and steps)

@@ -1,4 +1,4 @@
-"""Dropout layer (inverted dropout). Equations (DR1)-(DR4) below."""
+"""Dropout layer (inverted dropout). Equations: docs/layers/dropout.md."""
 import numpy as np
 
 from ..framework.layer import Layer

@@ -109,7 +109,7 @@ class LSTM(Recurrent):
         gates = self.fc["gates"] = batch_major(Zt)
         for name, blk in zip(GATES, blocks):
             self.fc[name] = gates[:, :, blk]
-        self.fc["z"] = batch_major(Zpre) if keep_pre else None
+        self.fc["pre"] = batch_major(Zpre) if keep_pre else None
         self.fc["C"], self.fc["Cp"] = batch_major(Ct[1:]), batch_major(Ct[:-1])
         self.fc["tC"] = batch_major(tCt)
         self.fc["CT"] = Ct[-1]
@@ -118,7 +118,7 @@ class LSTM(Recurrent):
         s, m, u = self.d["s"], self.d["m"], self.d["u"]
         V, acts, cell = self.p["V"], self.gate_activations, self.activation
         Gt, Ct, tCt = self.fc["_Zt"], self.fc["_Ct"], self.fc["_tCt"]
-        Zpre = self.fc.get("_Zpre") if self.fc.get("z") is not None else None
+        Zpre = self.fc.get("_Zpre") if self.fc.get("pre") is not None else None
         dCt = self.cache(self.bc, "_dCt", (s, m, u))
         blocks = [slice(k * u, (k + 1) * u) for k in range(4)]
         dh_next = np.zeros((m, u), dtype=self.dtype)
