@@ -107,7 +107,10 @@ class GRU(Recurrent):
         V, sig, act = self.p["V"], self.recurrent_activation, self.activation
         Gt, Ht, Mt = self.fc["_Zt"], self.fc["_Ht"], self.fc["_Mt"]
         Zpre = self.fc.get("_Zpre") if self.fc.get("pre") is not None else None
-        dZh = self.cache(self.bc, "_dZh", (s, m, 3 * u)) if self.reset_after else None
+        # reset_after: V multiplies [dr, du, dn * r]; only the last block differs from dz, so
+        # dn * r is kept (for dV_n) and the (m, 3u) row is assembled in a scratch buffer
+        dNr = self.cache(self.bc, "_dNr", (s, m, u)) if self.reset_after else None
+        dzh = np.empty((m, 3 * u), dtype=self.dtype) if self.reset_after else None
         rz, nb = slice(0, 2 * u), slice(2 * u, 3 * u)
         dh_next = np.zeros((m, u), dtype=self.dtype)
         dh_prev = np.empty((m, u), dtype=self.dtype)
@@ -129,9 +132,9 @@ class GRU(Recurrent):
             if self.reset_after:
                 np.multiply(dz[:, nb], Mt[t], out=tmp)                    # (G7)
                 sig.backward(tmp, r, pre(slice(0, u)), out=dz[:, :u])
-                dzh = dZh[t]
                 dzh[:, rz] = dz[:, rz]
-                np.multiply(dz[:, nb], r, out=dzh[:, nb])
+                np.multiply(dz[:, nb], r, out=dNr[t])
+                dzh[:, nb] = dNr[t]
                 dh_prev = self.recurrent_gradient(dzh, V, out=dh_prev)    # (G8)
             else:
                 drh = dz[:, nb] @ V[:, nb].T                              # (G7)
@@ -147,24 +150,24 @@ class GRU(Recurrent):
             dh_next, dh_prev = dh_prev, dh_next
         self.bc["dh0"] = dh_next
         if self.reset_after:
-            self.bc["dZh"] = batch_major(dZh)
-
-    def recurrent_delta(self):
-        return self.bc["_dZh"] if self.reset_after else self.bc["_dZt"]
+            self.bc["dNr"] = batch_major(dNr)
 
     def compute_gradients(self):
-        s, m, u = self.d["s"], self.d["m"], self.d["u"]
-        if self.reset_after:
-            super().compute_gradients()
-            self.g["dbh"] = self.bc["_dZh"][:, :, 2 * u:].reshape(s * m, u).sum(axis=0, keepdims=True)
-            return
-        # reset_after=False: V_rz multiplies h_{t-1}, V_n multiplies rh_t: two products
-        e = self.d["e"]
+        # dV in two column blocks: V_rz multiplies h_{t-1} with [dr, du]; V_n multiplies h_{t-1}
+        # with dn * r (reset_after) or rh_t with dn (reset_after=False). Each block is one
+        # product over all steps.
+        s, m, e, u = self.d["s"], self.d["m"], self.d["e"], self.d["u"]
         dZ = self.bc["_dZt"].reshape(s * m, 3 * u)
         self.g["dU"] = self.fc["_Xt"].reshape(s * m, e).T @ dZ                    # (R7)
         dV = np.empty_like(self.p["V"])
-        dV[:, :2 * u] = self.recurrent_operand().T @ dZ[:, :2 * u]                # (R8)
-        dV[:, 2 * u:] = self.fc["_Mt"].reshape(s * m, u).T @ dZ[:, 2 * u:]
+        Hp = self.recurrent_operand()
+        dV[:, :2 * u] = Hp.T @ dZ[:, :2 * u]                                      # (R8)
+        if self.reset_after:
+            dNr = self.bc["_dNr"].reshape(s * m, u)
+            dV[:, 2 * u:] = Hp.T @ dNr
+            self.g["dbh"] = dNr.sum(axis=0, keepdims=True)
+        else:
+            dV[:, 2 * u:] = self.fc["_Mt"].reshape(s * m, u).T @ dZ[:, 2 * u:]
         self.g["dV"] = dV
         self.g["db"] = dZ.sum(axis=0, keepdims=True)                              # (R9)
 

@@ -189,11 +189,9 @@ class Recurrent(Layer):
                 dAt = dAt.copy()
                 dAt[-1] += dhT
         else:
-            dAt = self.cache(self.bc, "_dAt", (s, m, u))
-            dAt[:-1] = 0.0
-            dAt[-1] = dA
-            if dhT is not None:
-                dAt[-1] += dhT
+            # only the last step receives a gradient: one shared zero block for the others
+            last = dA if dhT is None else dA + dhT
+            dAt = [np.zeros((m, u), dtype=self.dtype)] * (s - 1) + [last]
         dZt = self.cache(self.bc, "_dZt", (s, m, G * u))
         dHt = self.cache(self.bc, "_dHt", (s, m, u))
         self.backward_steps(dAt, dZt, dHt, self.fc["_maskT"])     # cell-specific (reverse loop)
@@ -238,12 +236,8 @@ class Recurrent(Layer):
         # (R7) dU = X^T dZ, (R8) dV = h_prev^T dZ_h, (R9) db = sum of dZ: sums over all steps
         # and samples, each one matrix product
         self.g["dU"] = self.fc["_Xt"].reshape(s * m, e).T @ dZ
-        self.g["dV"] = self.recurrent_operand().T @ self.recurrent_delta().reshape(s * m, -1)
+        self.g["dV"] = self.recurrent_operand().T @ dZ
         self.g["db"] = dZ.sum(axis=0, keepdims=True)
-
-    def recurrent_delta(self):
-        """The gate gradients that multiply V (the same as dZ except for GRU's candidate)."""
-        return self.bc["_dZt"]
 
     # ------------------------------------------------------------------ cell hooks
     def forward_steps(self, Zt, Ht, maskT, states):
