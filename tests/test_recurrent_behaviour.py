@@ -264,6 +264,7 @@ def test_stateful_halves_equal_the_full_sequence(cell):
 
     carried = _layer(cell, sequences=True, stateful=True)
     _randomize(carried, X)
+    carried.reset_state()            # _randomize ran it once: forget that run's state
     first = carried(X[:, :S]).copy()
     second = carried(X[:, S:]).copy()
     np.testing.assert_allclose(np.concatenate([first, second], axis=1), expected,
@@ -327,8 +328,9 @@ def test_float32_matches_float64():
 def test_float32_model_gradients_stay_float32():
     model = Model([GRU(U, sequences=True), LSTM(U), Dense(2, activation="softmax")],
                   loss="cce", dtype="float32", seed=0)
-    X = _rng(12).standard_normal((M, S, E))
-    Y = np.eye(2)[[0, 1, 0]]
+    # compute_loss_and_gradients takes inputs already converted to the model's dtype
+    X = _rng(12).standard_normal((M, S, E)).astype(np.float32)
+    Y = np.eye(2, dtype=np.float32)[[0, 1, 0]]
     loss, A = model.compute_loss_and_gradients(X, Y)
     assert A.dtype == np.float32
     for layer in model.layers:
@@ -336,13 +338,13 @@ def test_float32_model_gradients_stay_float32():
             assert value.dtype == np.float32, f"{layer.name}.{key}"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: HardSigmoid.backward upcasts float32 to float64 "
-                   "(unrolled/framework/activations.py: self.slope * bool-array is float64)")
 def test_float32_model_with_hard_sigmoid_output_stays_float32():
+    """hard_sigmoid's derivative is a Python float times a boolean array: it must not turn the
+    float32 gradients into float64 (it once did)."""
     model = Model([LSTM(U), Dense(2, activation="hard_sigmoid")], loss="mse", dtype="float32",
                   seed=0)
-    X = _rng(13).standard_normal((M, S, E))
-    model.compute_loss_and_gradients(X, _rng(14).random((M, 2)))
+    X = _rng(13).standard_normal((M, S, E)).astype(np.float32)
+    model.compute_loss_and_gradients(X, _rng(14).random((M, 2)).astype(np.float32))
     dense = model.layers[-1]
     assert dense.bc["dZ"].dtype == np.float32
     assert dense.g["dW"].dtype == np.float32
@@ -380,14 +382,12 @@ def test_clear_errors():
         LSTM(3, gate_activations={"c": "tanh"})
 
 
-@pytest.mark.xfail(strict=True, reason="bug: Recurrent.forward(A, h0=None, mask=None, **states) "
-                   "silently ignores unknown keywords, so RNN/GRU run from zeros on a typo")
 @pytest.mark.parametrize("cell", ["rnn", "gru_reset_after"])
 def test_misspelt_initial_state_is_an_error(cell):
     layer = _layer(cell)
     X = np.zeros((M, S, E))
     layer(X)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="h_0"):
         layer(X, h_0=np.ones((M, U)))
 
 
@@ -442,11 +442,16 @@ def long_range_task(n, seed, steps=STEPS):
     return X, y[:, None].astype(float)
 
 
-OPTIMIZERS = {
-    # clip_norm 1 makes large momentum steps safe; the budgets are epochs, not seconds
-    "sgd_momentum": (lambda: SGD(lr=0.1, momentum=0.9), 25),
-    "adam": (lambda: Adam(lr=0.01), 10),
-}
+# Settings measured over 12 model seeds each (all reached 95%: SGD in <= 7 epochs, Adam in <= 2);
+# clip_norm=1 keeps the momentum steps safe. Budgets are epochs, never seconds.
+SGD_LR = {"lstm": 0.05, "gru": 0.2, "rnn": 0.1}
+BUDGET = {"sgd_momentum": 25, "adam": 10}
+
+
+def make_optimizer(name, cell):
+    if name == "adam":
+        return Adam(lr=0.01)
+    return SGD(lr=SGD_LR[cell], momentum=0.9)
 
 
 def _recurrent(cell, units, memory_bias):
@@ -463,17 +468,16 @@ def train_long_range(cell, optimizer="adam", units=32, memory_bias=3.0, epochs=N
                      seed=0, target=0.95):
     """Train on the 40-step task until validation accuracy reaches ``target`` or the epoch budget
     runs out; returns (best validation accuracy, epochs run, seconds)."""
-    make_optimizer, budget = OPTIMIZERS[optimizer]
     X, Y = long_range_task(n, seed=1)
     Xv, Yv = long_range_task(500, seed=2)
     model = Model([_recurrent(cell, units, memory_bias), Dense(1, activation="sigmoid")],
-                  loss="bce", optimizer=make_optimizer(), metrics=["accuracy"], clip_norm=1.0,
-                  seed=seed)
+                  loss="bce", optimizer=make_optimizer(optimizer, cell), metrics=["accuracy"],
+                  clip_norm=1.0, seed=seed)
     model.build(X)
     if cell == "gru" and memory_bias is not None:
         model.layers[0].p["b"][0, units:2 * units] = memory_bias
     start, accuracy, epoch = time.perf_counter(), 0.0, 0
-    for epoch in range(1, (epochs or budget) + 1):
+    for epoch in range(1, (epochs or BUDGET[optimizer]) + 1):
         model.train(X, Y, epochs=1, batch_size=32, verbose=0)
         accuracy = max(accuracy, model.evaluate(Xv, Yv)["accuracy"])
         if accuracy >= target:
@@ -507,9 +511,9 @@ def test_measure_long_range_learning():
     """Not a pass/fail claim about the vanilla RNN (that would be flaky), a measurement: each cell
     on the 40-step task with the same budget, printed as a table."""
     rows = []
-    runs = [("rnn", "adam", None), ("rnn", "sgd_momentum", None),
-            ("lstm", "adam", 3.0), ("lstm", "sgd_momentum", 3.0), ("lstm", "adam", None),
-            ("gru", "adam", 3.0), ("gru", "sgd_momentum", 3.0), ("gru", "adam", None)]
+    runs = [(cell, optimizer, bias) for cell, bias in
+            [("rnn", None), ("lstm", 3.0), ("gru", 3.0), ("lstm", None), ("gru", None)]
+            for optimizer in ("adam", "sgd_momentum")]
     for cell, optimizer, bias in runs:
         if optimizer == "adam" and Adam is None:
             continue

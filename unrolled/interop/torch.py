@@ -64,7 +64,7 @@ import numpy as np
 TORCH_MISSING = ("PyTorch is needed for unrolled.interop.torch: pip install 'unrolled[torch]' "
                  "(or torch==2.13.0 for a CPU build)")
 
-__all__ = ["from_torch", "to_torch", "RecurrentOutput", "TORCH_MISSING"]
+__all__ = ["from_torch", "to_torch"]
 
 
 def _torch():
@@ -112,7 +112,10 @@ def __getattr__(name):
     # ``unrolled.interop.torch.RecurrentOutput`` (also what pickle looks up) without importing
     # torch at import time.
     if name == "RecurrentOutput":
-        return _recurrent_output_class()
+        try:
+            return _recurrent_output_class()
+        except ImportError:
+            raise AttributeError(f"RecurrentOutput is a torch.nn.Module: {TORCH_MISSING}") from None
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -103,6 +103,11 @@ class Recurrent(Layer):
         return self.fc[key]
 
     def forward(self, A, h0=None, mask=None, **states):
+        allowed = {name + "0" for name in self.state_names if name != "h"}
+        unknown = sorted(set(states) - allowed)
+        if unknown:
+            raise TypeError(f"{self.label}: unknown forward arguments {unknown}; initial states "
+                            f"are {sorted(allowed | {'h0'})}, and mask")
         m, s, e, u, G = self.d["m"], self.d["s"], self.d["e"], self.d["u"], self.gates
         self.fc["X"] = A
         # (R1) time-major copy of the input, with the input dropout mask
