@@ -115,6 +115,8 @@ class GRU(Recurrent):
         dh_next = np.zeros((m, u), dtype=self.dtype)
         dh_prev = np.empty((m, u), dtype=self.dtype)
         tmp = np.empty((m, u), dtype=self.dtype)            # scratch
+        dRZ = np.empty((m, 2 * u), dtype=self.dtype)        # scratch: dL/dr, dL/du (gate outputs)
+        d_r, d_u = dRZ[:, :u], dRZ[:, u:]
         for t in reversed(range(s)):
             dh = np.add(dAt[t], dh_next, out=dHt[t])                      # (G5)
             if maskT is not None:
@@ -126,20 +128,19 @@ class GRU(Recurrent):
             np.subtract(1.0, ug, out=tmp)
             tmp *= dh
             act.backward(tmp, n, pre(nb), out=dz[:, nb])                  # (G6)
-            np.subtract(hp, n, out=tmp)
-            tmp *= dh
-            sig.backward(tmp, ug, pre(slice(u, 2 * u)), out=dz[:, u:2 * u])
+            np.subtract(hp, n, out=d_u)
+            d_u *= dh
             if self.reset_after:
-                np.multiply(dz[:, nb], Mt[t], out=tmp)                    # (G7)
-                sig.backward(tmp, r, pre(slice(0, u)), out=dz[:, :u])
+                np.multiply(dz[:, nb], Mt[t], out=d_r)                    # (G7)
+                sig.backward(dRZ, Gt[t][:, rz], pre(rz), out=dz[:, rz])   # r and u in one call
                 dzh[:, rz] = dz[:, rz]
                 np.multiply(dz[:, nb], r, out=dNr[t])
                 dzh[:, nb] = dNr[t]
                 dh_prev = self.recurrent_gradient(dzh, V, out=dh_prev)    # (G8)
             else:
                 drh = dz[:, nb] @ V[:, nb].T                              # (G7)
-                hp_in = self.recurrent_input(Ht, t)
-                sig.backward(drh * hp_in, r, pre(slice(0, u)), out=dz[:, :u])
+                np.multiply(drh, self.recurrent_input(Ht, t), out=d_r)
+                sig.backward(dRZ, Gt[t][:, rz], pre(rz), out=dz[:, rz])   # r and u in one call
                 self.recurrent_gradient(dz[:, rz], V[:, rz], out=dh_prev)  # (G8)
                 drh *= r
                 Dh = self.fc["recurrent_dropout_mask"]

@@ -72,6 +72,18 @@ class LSTM(Recurrent):
                                                          self.label) for k in GATES}
         self.forget_bias = float(forget_bias)
 
+    def activation_groups(self):
+        """[(activation, column slice)]: adjacent gates with the same activation share one call
+        (i and f by default), which halves the per-step calls on small layers."""
+        u, groups = self.d["u"], []
+        for k, name in enumerate(GATES):
+            act = self.gate_activations[name]
+            if groups and type(groups[-1][0]) is type(act) and groups[-1][0].config() == act.config():
+                groups[-1] = (groups[-1][0], slice(groups[-1][1].start, (k + 1) * u))
+            else:
+                groups.append((act, slice(k * u, (k + 1) * u)))
+        return groups
+
     def initialize_parameters(self):
         super().initialize_parameters()
         u = self.d["u"]
@@ -91,14 +103,15 @@ class LSTM(Recurrent):
         keep_pre = any(a.needs_input for a in acts.values())
         Zpre = self.cache(self.fc, "_Zpre", Zt.shape) if keep_pre else None
         blocks = [slice(k * u, (k + 1) * u) for k in range(4)]
+        groups = self.activation_groups()
         ig = np.empty((m, u), dtype=self.dtype)
         for t in range(s):
             z = Zt[t]
             self.add_recurrent_product(z, Ht, t, V)                       # (L1)
             if keep_pre:
                 Zpre[t] = z
-            for name, blk in zip(GATES, blocks):                          # (L2) in place
-                acts[name].forward(z[:, blk], out=z[:, blk])
+            for act, cols in groups:                                      # (L2) in place
+                act.forward(z[:, cols], out=z[:, cols])
             i, f, g, o = (z[:, blk] for blk in blocks)
             C = np.multiply(f, Ct[t], out=Ct[t + 1])                      # (L3)
             C += np.multiply(i, g, out=ig)
@@ -116,7 +129,7 @@ class LSTM(Recurrent):
 
     def backward_steps(self, dAt, dZt, dHt, maskT):
         s, m, u = self.d["s"], self.d["m"], self.d["u"]
-        V, acts, cell = self.p["V"], self.gate_activations, self.activation
+        V, cell = self.p["V"], self.activation
         Gt, Ct, tCt = self.fc["_Zt"], self.fc["_Ct"], self.fc["_tCt"]
         Zpre = self.fc.get("_Zpre") if self.fc.get("pre") is not None else None
         dCt = self.cache(self.bc, "_dCt", (s, m, u))
@@ -124,7 +137,9 @@ class LSTM(Recurrent):
         dh_next = np.zeros((m, u), dtype=self.dtype)
         dCT = self.bc.get("dCT")
         dC_next = np.zeros((m, u), dtype=self.dtype) if dCT is None else np.array(dCT, dtype=self.dtype)
-        d_i, d_f, d_g, d_o = (np.empty((m, u), dtype=self.dtype) for _ in range(4))   # scratch
+        dG = np.empty((m, 4 * u), dtype=self.dtype)         # scratch: dL/d(gate) [di df dg do]
+        d_i, d_f, d_g, d_o = (dG[:, blk] for blk in blocks)
+        groups = self.activation_groups()
         for t in reversed(range(s)):
             dh = np.add(dAt[t], dh_next, out=dHt[t])                      # (L6)
             if maskT is not None:
@@ -132,14 +147,15 @@ class LSTM(Recurrent):
                 carry_C, dC_next = dC_next * ~maskT[t], dC_next * maskT[t]
             i, f, g, o = (Gt[t][:, blk] for blk in blocks)
             dz = dZt[t]
-            do = np.multiply(dh, tCt[t], out=d_o)                         # (L7)
+            np.multiply(dh, tCt[t], out=d_o)                              # (L7)
             dC = cell.backward(np.multiply(dh, o, out=d_i), tCt[t], Ct[t + 1], out=dCt[t])
             dC += dC_next                                                 # (L8)
-            d_gate = {"i": np.multiply(dC, g, out=d_i), "f": np.multiply(dC, Ct[t], out=d_f),
-                      "g": np.multiply(dC, i, out=d_g), "o": do}          # (L9)
-            for name, blk in zip(GATES, blocks):                          # (L10)
-                acts[name].backward(d_gate[name], Gt[t][:, blk],
-                                    None if Zpre is None else Zpre[t][:, blk], out=dz[:, blk])
+            np.multiply(dC, g, out=d_i)                                   # (L9)
+            np.multiply(dC, Ct[t], out=d_f)
+            np.multiply(dC, i, out=d_g)
+            for act, cols in groups:                                      # (L10)
+                act.backward(dG[:, cols], Gt[t][:, cols],
+                             None if Zpre is None else Zpre[t][:, cols], out=dz[:, cols])
             dC_next = np.multiply(dC, f, out=dC_next)                     # (L11)
             self.recurrent_gradient(dz, V, out=dh_next)                   # (L12)
             if maskT is not None:
