@@ -15,6 +15,7 @@ there is no module-level state, so two layers never share or overwrite each othe
 import numpy as np
 from scipy.special import expit, softmax as _softmax
 
+from .registry import lookup
 
 class Activation:
     """Base class. Subclasses set ``name`` and implement ``forward``/``backward``."""
@@ -294,12 +295,9 @@ def get_activation(spec, owner="layer", **params):
             raise ValueError(f"{owner}: an activation given as a dict needs a 'name', got {spec}")
         return get_activation(spec.pop("name"), owner, **spec, **params)
     if isinstance(spec, str):
-        key = ALIASES.get(spec.lower(), spec.lower())
-        if key not in ACTIVATIONS:
-            raise ValueError(f"{owner}: unknown activation {spec!r}; valid names: "
-                             f"{', '.join(sorted(ACTIVATIONS))} (aliases: {', '.join(sorted(ALIASES))})")
+        key, cls = lookup("activation", spec, ACTIVATIONS, ALIASES, owner)
         try:
-            return ACTIVATIONS[key](**params)
+            return cls(**params)
         except TypeError as err:
             raise TypeError(f"{owner}: bad parameters {params} for activation {key!r}: {err}") from None
     raise TypeError(f"{owner}: activation must be a name, an Activation or None, "

@@ -6,6 +6,7 @@ one gate, as in Keras and PyTorch.
 """
 import numpy as np
 
+from .registry import lookup
 
 def zeros(shape, rng=None, dtype=np.float64):
     return np.zeros(shape, dtype=dtype)
@@ -78,11 +79,7 @@ def get_initializer(spec, owner="layer"):
     if callable(spec):
         return spec
     if isinstance(spec, str):
-        key = ALIASES.get(spec.lower(), spec.lower())
-        if key not in INITIALIZERS:
-            raise ValueError(f"{owner}: unknown initializer {spec!r}; valid names: "
-                             f"{', '.join(sorted(INITIALIZERS))} (aliases: {', '.join(sorted(ALIASES))})")
-        return INITIALIZERS[key]
+        return lookup("initializer", spec, INITIALIZERS, ALIASES, owner)[1]
     raise TypeError(f"{owner}: initializer must be a name or a callable, got {type(spec).__name__}")
 
 

@@ -19,6 +19,7 @@ logits with ``log_softmax`` / ``logaddexp`` so that large logits never give ``lo
 import numpy as np
 from scipy.special import log_softmax, xlogy
 
+from .registry import lookup
 
 def _mask_weights(A, mask):
     """(weights broadcastable to A or None, number of real positions)."""
@@ -204,9 +205,5 @@ def get_loss(spec):
     if isinstance(spec, Loss):
         return spec
     if isinstance(spec, str):
-        key = ALIASES.get(spec.lower(), spec.lower())
-        if key not in LOSSES:
-            raise ValueError(f"model: unknown loss {spec!r}; valid names: "
-                             f"{', '.join(sorted(LOSSES))} (aliases: {', '.join(sorted(ALIASES))})")
-        return LOSSES[key]()
+        return lookup("loss", spec, LOSSES, ALIASES)[1]()
     raise TypeError(f"model: loss must be a name or a Loss instance, got {type(spec).__name__}")

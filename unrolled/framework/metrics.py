@@ -13,6 +13,7 @@ Sequence outputs ``(m, s, n)`` are scored per step; a boolean ``mask`` ``(m, s)`
 """
 import numpy as np
 
+from .registry import lookup
 CLASSIFICATION_TASKS = ("binary", "categorical", "sparse")
 
 
@@ -125,9 +126,7 @@ def get_metric(name, task):
         return getattr(name, "__name__", "metric"), name
     if not isinstance(name, str):
         raise TypeError(f"model: a metric must be a name or a function, got {type(name).__name__}")
-    key = ALIASES.get(name.lower(), name.lower())
-    if key not in METRICS:
-        raise ValueError(f"model: unknown metric {name!r}; valid names: {', '.join(sorted(METRICS))}")
+    key, _ = lookup("metric", name, METRICS, ALIASES)
     if key in CLASSIFICATION_METRICS and task not in CLASSIFICATION_TASKS:
         raise ValueError(f"model: metric {key!r} needs a classification loss (bce, cce, scce); "
                          f"this model's task is {task!r}")

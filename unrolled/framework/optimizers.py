@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from .registry import lookup
 
 class Optimizer:
     """Base class. Subclasses implement ``_update(p, g, lr, state)`` in place."""
@@ -328,9 +329,5 @@ def get_optimizer(spec):
     if isinstance(spec, Optimizer):
         return spec
     if isinstance(spec, str):
-        key = spec.lower()
-        if key not in OPTIMIZERS:
-            raise ValueError(f"model: unknown optimizer {spec!r}; valid names: "
-                             f"{', '.join(sorted(OPTIMIZERS))}")
-        return OPTIMIZERS[key]()
+        return lookup("optimizer", spec, OPTIMIZERS)[1]()
     raise TypeError(f"model: optimizer must be a name or an Optimizer, got {type(spec).__name__}")

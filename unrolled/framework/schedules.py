@@ -28,6 +28,8 @@ import math
 
 import numpy as np
 
+from .registry import lookup
+
 
 def _positive_int(owner, name, value):
     if isinstance(value, bool) or not (isinstance(value, (int, np.integer)) and value > 0):
@@ -210,12 +212,9 @@ def get_schedule(spec, **kwargs):
             raise TypeError(f"get_schedule: keyword arguments given with a Schedule instance {spec!r}")
         return spec
     if isinstance(spec, str):
-        key = ALIASES.get(spec.lower(), spec.lower())
-        if key not in SCHEDULES:
-            raise ValueError(f"unknown schedule {spec!r}; valid names: {', '.join(sorted(SCHEDULES))} "
-                             f"(aliases: {', '.join(sorted(ALIASES))})")
+        key, cls = lookup("schedule", spec, SCHEDULES, ALIASES, owner="get_schedule")
         try:
-            return SCHEDULES[key](**kwargs)
+            return cls(**kwargs)
         except TypeError as err:
             raise TypeError(f"schedule {key!r}: bad arguments {kwargs}: {err}") from None
     raise TypeError(f"get_schedule: expected a name or a Schedule, got {type(spec).__name__}")
