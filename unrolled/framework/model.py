@@ -336,8 +336,11 @@ class Model:
 
     def train_step(self, X, Y, mask=None, where=""):
         """One step on a batch (already checked and converted). Returns (loss, outputs)."""
-        loss, A = self.compute_loss_and_gradients(X, Y, mask)
-        norm = self._clip()
+        # An overflow makes an inf or a NaN, which the guard below reports with its epoch and
+        # batch: NumPy's own warnings would only repeat it without saying where.
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss, A = self.compute_loss_and_gradients(X, Y, mask)
+            norm = self._clip()
         if not np.isfinite(norm):     # a sum of squares can overflow while every entry is finite
             norm = np.inf if any(not np.isfinite(g).all() for l in self.layers if l.trainable
                                  for g in l.g.values()) else np.finfo(np.float64).max
@@ -352,7 +355,8 @@ class Model:
         backup = self._backup_buffers(params)
         for (_, _, value), saved in zip(params, backup):
             np.copyto(saved, value)
-        self.optimizer.step(self.layers)
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.optimizer.step(self.layers)
         for layer, key, value in params:
             if not np.isfinite(value).all():
                 for (_, _, v2), saved in zip(params, backup):
