@@ -269,5 +269,5 @@ def test_sgd_arguments_are_checked():
 def test_validation_must_be_a_pair_or_triple():
     rng = _rng()
     X, Y = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
-    with pytest.raises(ValueError, match=r"validation must be \(X, Y\) or \(X, Y, mask\)"):
+    with pytest.raises(ValueError, match=r"validation must be \(X, Y\), \(X, Y, mask\) or a dataset Split"):
         _regressor().train(X, Y, verbose=0, validation=X)

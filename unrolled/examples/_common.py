@@ -4,8 +4,6 @@ matplotlib and the printed comparison with the reference.
 Nothing here is needed to understand an example: each one reads top to bottom on its own.
 """
 import argparse
-import contextlib
-import ctypes
 import importlib.util
 import os
 import sys
@@ -13,8 +11,6 @@ import time
 
 PLOT_MESSAGE = "matplotlib is needed for --plot: pip install 'unrolled[plot]'"
 
-#: environment variables read by the BLAS / OpenMP libraries when numpy is first imported
-THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class PlotUnavailable(ImportError):
@@ -41,76 +37,15 @@ def save_plot(history, plot, title):
 
 
 # --------------------------------------------------------------------------- BLAS threads
+# One BLAS thread for these small networks: see unrolled.threads for why and how.
+from unrolled.threads import blas_threads, prefer_threads_env  # noqa: E402 (imports no numpy)
+
+
 def prefer_single_thread_env():
-    """Ask for one BLAS thread in a process that has not imported numpy yet (a user's own
-    setting wins). Only call it before ``import numpy``: afterwards the variables no longer reach
-    the loaded libraries (and :func:`blas_threads` would take them for the user's choice)."""
-    for var in THREAD_VARIABLES:
-        os.environ.setdefault(var, "1")
+    """One BLAS thread, asked through the environment before numpy is imported."""
+    prefer_threads_env(1)
 
 
-def _openblas_libraries():
-    """(get, set) thread-count functions of every OpenBLAS loaded in this process (numpy and
-    scipy each bring their own copy); an empty list when there is none or this is not Linux."""
-    if "numpy" not in sys.modules:
-        return []
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = sorted({line.split()[-1] for line in maps
-                            if "openblas" in line.lower() and ".so" in line})
-    except OSError:          # not Linux: leave the libraries alone
-        return []
-    found = []
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in ("scipy_openblas_{}_num_threads64_", "scipy_openblas_{}_num_threads",
-                     "openblas_{}_num_threads64_", "openblas_{}_num_threads"):
-            get = getattr(lib, name.format("get"), None)
-            set_ = getattr(lib, name.format("set"), None)
-            if get is not None and set_ is not None:
-                get.restype = ctypes.c_int
-                set_.argtypes = [ctypes.c_int]
-                found.append((get, set_))
-                break
-    return found
-
-
-@contextlib.contextmanager
-def blas_threads(n=1):
-    """Run the block with ``n`` OpenBLAS threads, then restore the previous counts.
-
-    The matrices of these small networks are far too small for threads to pay: on a busy 2-core
-    machine the threaded BLAS made an epoch 10-30 times slower than a single thread. Libraries
-    already loaded are told at run time; for libraries loaded inside the block (numpy imported
-    there for the first time), the thread variables of the environment are set for its duration.
-    An ``OPENBLAS_NUM_THREADS`` already in the environment is the user's choice: the block then
-    changes nothing.
-    """
-    if os.environ.get("OPENBLAS_NUM_THREADS"):
-        yield
-        return
-    libs = _openblas_libraries()
-    before = [get() for get, _ in libs]
-    saved = {var: os.environ.get(var) for var in THREAD_VARIABLES}
-    os.environ.update({var: str(n) for var in THREAD_VARIABLES})
-    for _, set_ in libs:
-        set_(n)
-    try:
-        yield
-    finally:
-        for (_, set_), count in zip(libs, before):
-            set_(count)
-        for var, value in saved.items():
-            if value is None:
-                os.environ.pop(var, None)
-            else:
-                os.environ[var] = value
-
-
-# --------------------------------------------------------------------------- printing
 class Stopwatch:
     """Wall-clock seconds since creation: ``watch.seconds``."""
 

@@ -1,9 +1,12 @@
 """Hamlet: a character-level LSTM learns to predict, then to write, Shakespeare's text.
 
-The text of Hamlet (174,000 characters, 65 distinct ones) is cut into windows of 100 characters.
-At every step the LSTM reads one character (a one-hot vector of 65) and outputs the probabilities
-of the next one, trained with cross-entropy on integer labels (loss "scce", outputs
-(m, 100, 65)); this is Karpathy's "char-rnn" in NumPy. Scores are in bits per character: the
+The text of Hamlet (174,000 characters, 65 distinct ones) is trained with truncated BPTT: it is
+cut into 32 contiguous streams, each read 100 characters at a time, and a *stateful* LSTM carries
+its state from one window of a stream to the next (docs/truncated_bptt.md), so it can use
+context longer than the 100 steps it backpropagates through. At every step the LSTM reads one
+character (a one-hot vector of 65) and outputs the probabilities of the next one, trained with
+cross-entropy on integer labels (loss "scce", outputs (m, 100, 65)); this is Karpathy's
+"char-rnn" in NumPy. Scores are in bits per character: the
 cross-entropy divided by ln 2. Knowing only how often each character occurs costs 4.66 bits per
 character; a 128-unit LSTM gets below 3 bits on held-out text within two minutes on two cores.
 
@@ -67,14 +70,16 @@ def main(epochs=None, seed=0, verbose=1, plot=None, quick=False):
     watch = Stopwatch()
     rng = np.random.default_rng(seed)
 
-    # 1. Data: the first 90% of the play for training, 5% validation, the last 5% test, cut
-    #    into windows of 100 characters; Y[i, t] = X[i, t + 1] (the next character's id).
+    # 1. Data: the first 90% of the play for training, 5% validation, the last 5% test, each
+    #    laid out as parallel streams of windows of 100 characters: row i of batch b + 1
+    #    continues row i of batch b. Y[i, t] = X[i, t + 1] (the next character's id).
     ds = text("hamlet", seq_len=100)
     V = ds.vocab_size
-    Xi, Y = ds.train                                  # int64 character ids (m, 100)
+    streams, eval_streams = 32, 8
+    Xi, Y = ds.streams(streams, "train")              # int64 character ids (m, 100)
     X = ds.one_hot(Xi).astype(np.float32)             # (m, 100, 65) one-hot inputs
-    Xv, Yv = ds.val
-    Xt, Yt = ds.test
+    Xv, Yv = ds.streams(eval_streams, "val")
+    Xt, Yt = ds.streams(eval_streams, "test")
     Xv, Xt = (ds.one_hot(a).astype(np.float32) for a in (Xv, Xt))
     print(f"{len(X)} training windows of {X.shape[1]} characters, vocabulary {V}; "
           f"X {X.shape}, Y {Y.shape}")
@@ -82,16 +87,18 @@ def main(epochs=None, seed=0, verbose=1, plot=None, quick=False):
     # 2. Model: LSTM(128) -> softmax over the 65 characters at every step. float32 halves the
     #    memory traffic; it is precise enough for this.
     epochs = epochs or (3 if quick else 20)
-    model = Model([LSTM(128, sequences=True), Dense(V, activation="softmax")],
+    model = Model([LSTM(128, sequences=True, stateful=True), Dense(V, activation="softmax")],
                   loss="scce", optimizer=Adam(lr=0.01), seed=seed, clip_norm=5.0,
                   dtype="float32", schedule=CosineAnnealing(T_max=epochs, eta_min=0.001))
 
-    # 3. Train; validation loss / ln 2 is the held-out bits per character.
-    history = model.train(X, Y, epochs=epochs, batch_size=32, validation=(Xv, Yv),
+    # 3. Train in stream order (shuffle=False: batch b + 1 continues batch b); the model resets
+    #    the carried state at each epoch. Validation loss / ln 2 is the held-out bits per character.
+    history = model.train(X, Y, epochs=epochs, batch_size=streams, shuffle=False,
+                          validation=(Xv, Yv), validation_batch_size=eval_streams,
                           verbose=verbose)
 
-    # 4. Evaluate on the last 5% of the play, then let the network write.
-    bits = model.evaluate(Xt, Yt)["loss"] / math.log(2)
+    # 4. Evaluate on the last 5% of the play (its streams, state carried), then let it write.
+    bits = model.evaluate(Xt, Yt, batch_size=eval_streams)["loss"] / math.log(2)
     for temperature in (0.5, 0.8):
         print(f"\n--- sampled at temperature {temperature} ---")
         print(sample(model, ds, "HAMLET.\n", 300 if quick else 500, temperature, rng))

@@ -176,7 +176,8 @@ class Model:
                  f"dtype={self.dtype}, seed={self.seed}",
                  f"{'layer':<24}{'output shape':<22}{'parameters':>12}"]
         for layer in self.layers:
-            shape = layer.fs.get("A", "?")
+            shape = layer.fs.get("A")
+            shape = "?" if shape is None else "(m, " + ", ".join(map(str, shape[1:])) + ")"
             lines.append(f"{layer.label:<24}{str(shape):<22}{layer.n_parameters:>12}")
         lines.append(f"{'total':<46}{self.n_parameters:>12}")
         return "\n".join(lines)
@@ -375,11 +376,13 @@ class Model:
 
     # ------------------------------------------------------------------ loops
     def train(self, X, Y, epochs=1, batch_size=32, shuffle=True, validation=None, verbose=1,
-              callbacks=(), mask=None):
+              callbacks=(), mask=None, validation_batch_size=None):
         """Train for ``epochs`` more epochs; returns the model's ``History``.
 
-        ``validation`` is ``(Xv, Yv)`` or ``(Xv, Yv, mask_v)``. ``verbose``: 0 silent, 1 a tqdm
-        progress bar (only on a terminal), 2 one line per epoch.
+        ``validation`` is ``(Xv, Yv)``, ``(Xv, Yv, mask_v)`` or a dataset ``Split``. ``verbose``: 0 silent, 1 a tqdm
+        progress bar (only on a terminal), 2 one line per epoch. ``validation_batch_size``
+        defaults to 256 or more, and to ``batch_size`` when a layer is stateful (its state flows
+        from one validation batch to the next, so their layout must match).
         """
         if not (isinstance(epochs, (int, np.integer)) and epochs > 0):
             raise ValueError(f"model.train: epochs must be a positive integer, got {epochs!r}")
@@ -387,9 +390,12 @@ class Model:
             raise ValueError(f"model.train: batch_size must be a positive integer, got {batch_size!r}")
         X, Y, mask = self._prepare(X, Y, mask)
         val = None
+        if validation is not None and hasattr(validation, "X") and hasattr(validation, "Y"):
+            validation = (validation.X, validation.Y, getattr(validation, "mask", None))
         if validation is not None:
             if not isinstance(validation, (tuple, list)) or len(validation) not in (2, 3):
-                raise ValueError("model.train: validation must be (X, Y) or (X, Y, mask)")
+                raise ValueError("model.train: validation must be (X, Y), (X, Y, mask) or a "
+                                 "dataset Split")
             val = self._prepare(*validation, prefix="validation ") if len(validation) == 3 else \
                 self._prepare(validation[0], validation[1], None, prefix="validation ")
         m = X.shape[0]
@@ -428,7 +434,10 @@ class Model:
                     for name, fn in self.metrics.items():
                         logs[name] = fn(A_all, Y_all, task=self.task, mask=m_all)
                 if val is not None:
-                    for key, value in self._evaluate(*val, batch_size=max(batch_size, 256)).items():
+                    vbs = validation_batch_size or (
+                        batch_size if any(getattr(l, "stateful", False) for l in self.layers)
+                        else max(batch_size, 256))
+                    for key, value in self._evaluate(*val, batch_size=vbs).items():
                         logs["val_" + key] = value
                 logs["lr"] = self.optimizer.lr
                 self.epoch += 1
