@@ -11,7 +11,6 @@ one buffer of ``s + 1`` steps whose first entry is ``h0``: ``fc["hp"]`` (previou
 import numpy as np
 
 from ..framework.activations import get_activation
-from ..framework.blas import add_matmul
 from ..framework.initializers import get_initializer, initializer_name, zeros
 from ..framework.layer import Layer
 
@@ -224,8 +223,13 @@ class Recurrent(Layer):
         return out
 
     def add_recurrent_product(self, z, Ht, t, Vr):
-        """z += h_{t-1} Vr, accumulated in place by BLAS (no temporary)."""
-        add_matmul(z, self.recurrent_input(Ht, t), Vr)
+        """z += h_{t-1} Vr, through a reused scratch block.
+
+        NumPy's matmul, not SciPy's BLAS gemm with beta = 1: NumPy and SciPy each load their own
+        OpenBLAS, and alternating between the two thread pools made 50 steps 33 times slower
+        with 2 threads here; on one thread gemm gained 10% (bench/micro.py)."""
+        scratch = self.cache(self.fc, "_hV", z.shape)
+        z += np.matmul(self.recurrent_input(Ht, t), Vr, out=scratch)
 
     # ------------------------------------------------------------------ parameter gradients
     def recurrent_operand(self):
