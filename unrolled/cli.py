@@ -33,13 +33,7 @@ def _parser():
                     "`unrolled list` shows the names.")
     run.add_argument("name", nargs="?", default=DEFAULT, metavar="NAME",
                      help=f"example to run (default: {DEFAULT})")
-    run.add_argument("--epochs", type=int, default=None,
-                     help="training epochs (default: the example's own)")
-    run.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    run.add_argument("--plot", metavar="FILE.png", default=None,
-                     help="write the learning curves to this PNG file (needs matplotlib)")
-    run.add_argument("--quick", action="store_true",
-                     help="smaller data and fewer epochs (a quick check, not the full result)")
+    _common.add_run_options(run)
     return parser
 
 

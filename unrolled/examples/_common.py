@@ -74,15 +74,20 @@ def percent(x):
 
 
 # --------------------------------------------------------------------------- scripts
-def parse_args(description, argv=None):
-    parser = argparse.ArgumentParser(description=description)
+def add_run_options(parser):
+    """--epochs, --seed, --plot, --quick: the options of every example (scripts and `unrolled run`)."""
     parser.add_argument("--epochs", type=int, default=None,
                         help="training epochs (default: the example's own)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--plot", metavar="FILE.png", default=None,
                         help="write the learning curves to this PNG file (needs matplotlib)")
     parser.add_argument("--quick", action="store_true",
-                        help="smaller data and fewer epochs (seconds instead of a minute)")
+                        help="smaller data and fewer epochs (a quick check, not the full result)")
+    return parser
+
+
+def parse_args(description, argv=None):
+    parser = add_run_options(argparse.ArgumentParser(description=description))
     args = parser.parse_args(argv)
     if args.epochs is not None and args.epochs < 1:
         parser.error(f"--epochs must be a positive integer, got {args.epochs}")
