@@ -634,7 +634,6 @@ def memory_rows(memory, order):
         mem = memory.get(key)
         if not mem:
             continue
-        itemsize = 8 if key[1] == "float64" else 4
         rows.append([key[0], key[1], f"{mem['cell_elements']:,}", f"{mem['cell_bytes'] / 2**20:.2f}",
                      f"{mem['other_bytes'] / 2**20:.2f}", f"{mem['needed_bytes'] / 2**20:.2f}",
                      f"{mem['live_cache_bytes'] / 2**20:.2f}",

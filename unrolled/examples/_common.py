@@ -5,7 +5,6 @@ Nothing here is needed to understand an example: each one reads top to bottom on
 """
 import argparse
 import importlib.util
-import os
 import sys
 import time
 

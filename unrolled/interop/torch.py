@@ -317,7 +317,6 @@ def _sequential_layers(torch, seq, sequences):
     Wrapper = _recurrent_output_class()
     layers = []
     pending = None          # an nn.Linear waiting for a possible activation
-    pending_index = None
 
     def flush(activation=("identity", {})):
         nonlocal pending
@@ -338,7 +337,7 @@ def _sequential_layers(torch, seq, sequences):
             continue
         flush()
         if isinstance(child, nn.Linear):
-            pending, pending_index = child, index
+            pending = child
         elif isinstance(child, Wrapper):
             layers.append(_recurrent_from_torch(torch, child.rnn, child.sequences))
         elif isinstance(child, (nn.RNN, nn.LSTM, nn.GRU)):

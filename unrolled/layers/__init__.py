@@ -5,7 +5,7 @@ from .dropout import Dropout
 from .embedding import Embedding
 from .gru import GRU
 from .lstm import LSTM
-from .recurrent import Recurrent
+from .recurrent import Recurrent  # noqa: F401  (base class for your own recurrent layers)
 from .repeat_vector import RepeatVector
 from .rnn import RNN
 
