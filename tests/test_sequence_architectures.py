@@ -290,3 +290,17 @@ def test_seq2seq_save_load_round_trip_and_resume(tmp_path, rng):
     loaded.train(X, Y, epochs=2, verbose=0)
     for key, value in model.get_weights().items():
         np.testing.assert_array_equal(loaded.get_weights()[key], value)
+
+
+def test_masks_of_token_id_inputs_are_checked_like_any_other(rng):
+    """With an Embedding first, inputs are ids (m, s) and the mask must be (m, s) too."""
+    model = Model([Embedding(6, 3), GRU(4), Dense(2, activation="softmax")], loss="cce", seed=0)
+    ids = rng.integers(0, 6, (3, 5))
+    Y = np.eye(2)[[0, 1, 0]]
+    mask = np.arange(5)[None] < np.array([5, 3, 2])[:, None]
+    full = model.evaluate(ids, Y, mask=mask)["loss"]
+    ids2 = ids.copy()
+    ids2[~mask] = 0                                 # padded ids must not matter
+    assert model.evaluate(ids2, Y, mask=mask)["loss"] == full
+    with pytest.raises(ValueError, match=r"mask must have shape \(m, s\) = \(3, 5\)"):
+        model.evaluate(ids, Y, mask=mask[:, :4])

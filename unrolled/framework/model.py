@@ -203,8 +203,11 @@ class Model:
         if mask.dtype != bool:
             raise TypeError(f"model: {name} must be a boolean array (True on real steps), "
                             f"got dtype {mask.dtype}")
-        if X.ndim < 3 or mask.shape != X.shape[:2]:
-            raise ValueError(f"model: {name} must have shape (m, s) = {X.shape[:2]}, got {mask.shape}")
+        # token ids (m, s) for an Embedding, else features (m, s, e): the steps are axis 1
+        sequence = X.ndim == 2 if getattr(self.layers[0], "integer_input", False) else X.ndim >= 3
+        if not sequence or mask.shape != X.shape[:2]:
+            raise ValueError(f"model: {name} must have shape (m, s) = {X.shape[:2]} for inputs of "
+                             f"shape {X.shape}, got {mask.shape}")
         return mask
 
     def _targets(self, Y, X, A_shape, name):

@@ -167,8 +167,7 @@ class Seq2Seq(Model):
         if Y.min() < 0 or Y.max() >= self.vocab:
             raise ValueError(f"Seq2Seq: {prefix}Y ids must lie in [0, {self.vocab - 1}], got "
                              f"[{Y.min()}, {Y.max()}]")
-        mask = self._mask(mask, X, prefix + "mask") if X.ndim >= 3 or mask is None else \
-            np.asarray(mask, dtype=bool)
+        mask = self._mask(mask, X, prefix + "mask")
         if not self.built:
             self.build(X, Y)
         if self.target_length is None or not prefix:

@@ -133,6 +133,7 @@ class Recurrent(Layer):
         else:
             self.fc["mask"] = maskT = None
         self.fc["_maskT"] = maskT
+        self.cache(self.fc, "_hV", (m, G * u))     # scratch of the per-step recurrent product
         self.forward_steps(Zt, Ht, maskT, states)                # cell-specific (per-step loop)
         self.fc["h"] = batch_major(Ht[1:])
         self.fc["hp"] = batch_major(Ht[:-1])
@@ -228,8 +229,7 @@ class Recurrent(Layer):
         NumPy's matmul, not SciPy's BLAS gemm with beta = 1: NumPy and SciPy each load their own
         OpenBLAS, and alternating between the two thread pools made 50 steps 33 times slower
         with 2 threads here; on one thread gemm gained 10% (bench/micro.py)."""
-        scratch = self.cache(self.fc, "_hV", z.shape)
-        z += np.matmul(self.recurrent_input(Ht, t), Vr, out=scratch)
+        z += np.matmul(self.recurrent_input(Ht, t), Vr, out=self.fc["_hV"])
 
     # ------------------------------------------------------------------ parameter gradients
     def recurrent_operand(self):
