@@ -174,6 +174,36 @@ def test_activation_backward_is_derivative_times_upstream(name, params):
     np.testing.assert_allclose(act.backward(da, a, z), numeric * da, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name, params", [a for a in ACTIVATIONS if a[0] != "softmax"],
+                         ids=[n for n in ACT_IDS if n != "softmax"])
+def test_activation_derivative_is_the_elementwise_slope(name, params, dtype):
+    """derivative(a, z) = f'(z), by central differences of the formula, with and without out=."""
+    rng = _rng(4)
+    z = rng.uniform(-4.0, 4.0, size=(3, 5, 4))
+    z[np.abs(z) < 1e-2] = 0.5
+    z[np.abs(np.abs(z) - 3.0) < 1e-2] = 1.5
+    act = get_activation(name, **params)
+    zd = z.astype(dtype)
+    a = act.forward(zd.copy())
+    h = 1e-6
+    numeric = (FORMULAS[name](z + h) - FORMULAS[name](z - h)) / (2 * h)
+    tol = dict(rtol=1e-6, atol=1e-8) if dtype == np.float64 else dict(rtol=1e-3, atol=1e-5)
+    got = act.derivative(a, zd)
+    assert got.shape == z.shape and got.dtype == dtype
+    np.testing.assert_allclose(got, numeric, **tol)
+    out = np.full(z.shape, np.nan, dtype=dtype)
+    assert act.derivative(a, zd, out=out) is out
+    np.testing.assert_allclose(out, numeric, **tol)
+
+
+def test_softmax_has_no_elementwise_derivative():
+    act = get_activation("softmax")
+    assert not act.elementwise
+    with pytest.raises(TypeError, match="not diagonal"):
+        act.derivative(np.full((2, 3), 1 / 3))
+
+
 def test_softmax_rows_sum_to_one_and_ignore_a_constant_shift():
     """softmax(z / T) is a probability vector per row and softmax(z + c) = softmax(z)."""
     z = _rng(0).standard_normal((6, 5)) * 30

@@ -380,6 +380,37 @@ def test_clear_errors():
         RNN(3, activation="sigmoidal")
     with pytest.raises(ValueError, match="gate_activations keys"):
         LSTM(3, gate_activations={"c": "tanh"})
+    with pytest.raises(ValueError, match="elementwise activations, got 'softmax'"):
+        LSTM(3, gate_activations={"o": "softmax"})
+    with pytest.raises(ValueError, match="elementwise activations, got 'softmax'"):
+        RNN(3, activation="softmax")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("gates", [
+    ("sigmoid", "sigmoid", "tanh", "sigmoid"),        # LSTM defaults: the one-tanh path
+    ("tanh", "sigmoid", "sigmoid", "tanh"),
+    ("sigmoid", "relu", "tanh", "hard_sigmoid"),      # one call per group of equal gates
+    ("swish", "swish", "tanh", "sigmoid"),
+], ids=["lstm_default", "mixed_tanh_sigmoid", "other", "needs_input"])
+def test_fused_gate_block_equals_each_gate_on_its_own(gates, dtype):
+    """GateActivations on a (s, m, 4u) block equals every gate's activation applied to its own
+    column block, and its derivative equals each activation's derivative."""
+    from unrolled.framework import get_activation
+    from unrolled.layers.recurrent import GateActivations
+    u = 3
+    z = np.random.default_rng(5).uniform(-6, 6, size=(2, 4, 4 * u)).astype(dtype)
+    acts = [get_activation(g) for g in gates]
+    block = GateActivations(acts, u, dtype)
+    assert (block.alpha is not None) == all(g in ("sigmoid", "tanh") for g in gates)
+    a = block.forward(z.copy())
+    d = block.derivative(a, z, out=np.empty_like(z))
+    tol = dict(rtol=1e-12, atol=1e-15) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-6)
+    for k, act in enumerate(acts):
+        cols = slice(k * u, (k + 1) * u)
+        zk = z[..., cols].astype(np.float64)
+        np.testing.assert_allclose(a[..., cols], act.forward(zk.copy()), **tol)
+        np.testing.assert_allclose(d[..., cols], act.derivative(act.forward(zk.copy()), zk), **tol)
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru_reset_after"])

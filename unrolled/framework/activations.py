@@ -8,6 +8,9 @@ Every activation has
   Wherever the math allows the derivative is written in terms of the cached output ``a``
   (``a (1 - a)`` for the sigmoid, ``1 - a**2`` for tanh ...), so layers need not keep ``z``.
   ``needs_input`` is True for the few activations whose derivative needs ``z`` (swish).
+* ``derivative(a, z=None, out=None) -> da/dz``: the elementwise derivative on its own, which
+  recurrent layers compute for every step at once before their backward loop (every
+  activation but softmax, whose Jacobian is not diagonal: ``elementwise = False``).
 
 Parameters (leaky-relu ``alpha``, softmax ``temperature``...) are attributes of the instance:
 there is no module-level state, so two layers never share or overwrite each other's settings.
@@ -22,12 +25,17 @@ class Activation:
 
     name = "activation"
     needs_input = False  # True when backward needs the pre-activation z (not only a)
+    elementwise = True   # a_j depends on z_j only, so da/dz is an array of a's shape
 
     def forward(self, z, out=None):
         raise NotImplementedError
 
     def backward(self, da, a, z=None, out=None):
         raise NotImplementedError
+
+    def derivative(self, a, z=None, out=None):
+        """da/dz elementwise (the backward pass of an upstream gradient of ones)."""
+        return self.backward(np.ones((), dtype=a.dtype), a, z, out=out)
 
     @staticmethod
     def _emit(result, out):
@@ -61,6 +69,12 @@ class Identity(Activation):
     def backward(self, da, a, z=None, out=None):
         return self._emit(da, out)
 
+    def derivative(self, a, z=None, out=None):
+        if out is None:
+            return np.ones_like(a)
+        out.fill(1.0)
+        return out
+
 
 class Sigmoid(Activation):
     """a = 1 / (1 + exp(-z));  da/dz = a (1 - a)"""
@@ -77,10 +91,13 @@ class Sigmoid(Activation):
         return out
 
     def backward(self, da, a, z=None, out=None):
-        out = np.multiply(a, a, out=out)         # a (1 - a) = a - a^2, with no temporary
-        np.subtract(a, out, out=out)
+        out = self.derivative(a, out=out)
         out *= da
         return out
+
+    def derivative(self, a, z=None, out=None):
+        out = np.multiply(a, a, out=out)         # a (1 - a) = a - a^2, with no temporary
+        return np.subtract(a, out, out=out)
 
 
 class Tanh(Activation):
@@ -91,10 +108,13 @@ class Tanh(Activation):
         return np.tanh(z, out=out)
 
     def backward(self, da, a, z=None, out=None):
-        out = np.multiply(a, a, out=out)         # 1 - a^2, with no temporary
-        np.subtract(1.0, out, out=out)
+        out = self.derivative(a, out=out)
         out *= da
         return out
+
+    def derivative(self, a, z=None, out=None):
+        out = np.multiply(a, a, out=out)         # 1 - a^2, with no temporary
+        return np.subtract(1.0, out, out=out)
 
 
 class ReLU(Activation):
@@ -243,6 +263,7 @@ class Softmax(Activation):
     (with cross-entropy the model fuses the two into dz = (a - y) / (T N)).
     """
     name = "softmax"
+    elementwise = False
 
     def __init__(self, temperature=1.0):
         if not temperature > 0:
@@ -261,6 +282,10 @@ class Softmax(Activation):
         if self.temperature != 1.0:
             dz /= self.temperature
         return self._emit(dz, out)
+
+    def derivative(self, a, z=None, out=None):
+        raise TypeError("softmax has no elementwise derivative (its Jacobian is not diagonal); "
+                        "use backward(da, a)")
 
     def config(self):
         return {"temperature": self.temperature}

@@ -69,7 +69,8 @@ class GRU(Recurrent):
         Zpre = self.cache(self.fc, "_Zpre", Zt.shape) if keep_pre else None
         Mt = self.cache(self.fc, "_Mt", (s, m, u))   # hn_t (reset_after) or rh_t
         rz, nb = slice(0, 2 * u), slice(2 * u, 3 * u)
-        hv = np.empty((m, 3 * u), dtype=self.dtype)
+        hv = self.fc["_hV"]
+        tmp = np.empty((m, u), dtype=self.dtype)
         for t in range(s):
             z = Zt[t]
             hp = self.recurrent_input(Ht, t)
@@ -78,16 +79,16 @@ class GRU(Recurrent):
                 z[:, rz] += hv[:, rz]                                     # (G1)
                 np.add(hv[:, nb], self.p["bh"], out=Mt[t])                # (G3) hn_t
             else:
-                z[:, rz] += hp @ V[:, rz]                                 # (G1)
+                z[:, rz] += np.matmul(hp, V[:, rz], out=hv[:, rz])        # (G1)
             if keep_pre:
                 Zpre[t][:, rz] = z[:, rz]
             sig.forward(z[:, rz], out=z[:, rz])                           # (G2)
             r, ug, n = z[:, :u], z[:, u:2 * u], z[:, nb]
             if self.reset_after:
-                n += r * Mt[t]                                            # (G3)
+                n += np.multiply(r, Mt[t], out=tmp)                       # (G3)
             else:
                 np.multiply(r, hp, out=Mt[t])                             # (G3) rh_t
-                n += Mt[t] @ V[:, nb]
+                n += np.matmul(Mt[t], V[:, nb], out=tmp)
             if keep_pre:
                 Zpre[t][:, nb] = n
             act.forward(n, out=n)
@@ -104,48 +105,61 @@ class GRU(Recurrent):
 
     def backward_steps(self, dAt, dZt, dHt, maskT):
         s, m, u = self.d["s"], self.d["m"], self.d["u"]
-        V, sig, act = self.p["V"], self.recurrent_activation, self.activation
+        VT, sig, act = self.bc["_VT"], self.recurrent_activation, self.activation
         Gt, Ht, Mt = self.fc["_Zt"], self.fc["_Ht"], self.fc["_Mt"]
-        Zpre = self.fc.get("_Zpre") if self.fc.get("pre") is not None else None
-        # reset_after: V multiplies [dr, du, dn * r]; only the last block differs from dz, so
-        # dn * r is kept (for dV_n) and the (m, 3u) row is assembled in a scratch buffer
-        dNr = self.cache(self.bc, "_dNr", (s, m, u)) if self.reset_after else None
-        dzh = np.empty((m, 3 * u), dtype=self.dtype) if self.reset_after else None
-        rz, nb = slice(0, 2 * u), slice(2 * u, 3 * u)
+        Zpre = None if self.fc.get("pre") is None else self.fc["_Zpre"]
+        G, F = Gt.reshape(s, m, 3, u), dZt.reshape(s, m, 3, u)
+        R, Ug, N = G[:, :, 0], G[:, :, 1], G[:, :, 2]
+        Hp = Ht[:-1]
+        # Everything in dz_t that does not depend on dh_t, for every step at once (a few calls on
+        # whole arrays instead of many small ones per step); step t multiplies by dh_t in place.
+        # dZt first holds the factors [Fr, Fu, Fn] of (G6)-(G7):
+        #   Fn = (1 - u) act'(n),  Fu = (h_{t-1} - n) σ'(u),
+        #   Fr = Fn hn σ'(r) (reset_after)  or  h_{t-1} σ'(r) (reset_after=False: times drh_t)
+        sig.derivative(Gt[:, :, :2 * u], None if Zpre is None else Zpre[:, :, :2 * u],
+                       out=dZt[:, :, :2 * u])
+        act.derivative(N, None if Zpre is None else Zpre[:, :, 2 * u:], out=F[:, :, 2])
+        tmp = np.subtract(1.0, Ug)
+        F[:, :, 2] *= tmp
+        F[:, :, 1] *= np.subtract(Hp, N, out=tmp)
+        if self.reset_after:
+            F[:, :, 0] *= F[:, :, 2]
+            F[:, :, 0] *= Mt
+            # dn * r enters the recurrent product (G8): its factor Fn r, kept in dNr
+            dNr = self.cache(self.bc, "_dNr", (s, m, u))
+            np.multiply(F[:, :, 2], R, out=dNr)
+            dzh = np.empty((m, 3 * u), dtype=self.dtype)   # scratch: [dr, du, dn * r]
+        else:
+            F[:, :, 0] *= self.recurrent_operand().reshape(s, m, u)
+            VnT = np.ascontiguousarray(VT[2 * u:])         # V_n^T (u, u)
+            VrzT = np.ascontiguousarray(VT[:2 * u])        # V_rz^T (2u, u)
+            drh = np.empty((m, u), dtype=self.dtype)
+        del tmp
+        Dh = self.fc["recurrent_dropout_mask"]
         dh_next = np.zeros((m, u), dtype=self.dtype)
         dh_prev = np.empty((m, u), dtype=self.dtype)
-        tmp = np.empty((m, u), dtype=self.dtype)            # scratch
-        dRZ = np.empty((m, 2 * u), dtype=self.dtype)        # scratch: dL/dr, dL/du (gate outputs)
-        d_r, d_u = dRZ[:, :u], dRZ[:, u:]
+        dhu = np.empty((m, u), dtype=self.dtype)            # scratch: dh_t * u_t
         for t in reversed(range(s)):
             dh = np.add(dAt[t], dh_next, out=dHt[t])                      # (G5)
             if maskT is not None:
                 carry, dh = dh * ~maskT[t], dh * maskT[t]
-            r, ug, n = Gt[t][:, :u], Gt[t][:, u:2 * u], Gt[t][:, nb]
-            hp = Ht[t]
             dz = dZt[t]
-            pre = (lambda blk: None) if Zpre is None else (lambda blk: Zpre[t][:, blk])
-            np.subtract(1.0, ug, out=tmp)
-            tmp *= dh
-            act.backward(tmp, n, pre(nb), out=dz[:, nb])                  # (G6)
-            np.subtract(hp, n, out=d_u)
-            d_u *= dh
             if self.reset_after:
-                np.multiply(dz[:, nb], Mt[t], out=d_r)                    # (G7)
-                sig.backward(dRZ, Gt[t][:, rz], pre(rz), out=dz[:, rz])   # r and u in one call
-                dzh[:, rz] = dz[:, rz]
-                np.multiply(dz[:, nb], r, out=dNr[t])
-                dzh[:, nb] = dNr[t]
-                dh_prev = self.recurrent_gradient(dzh, V, out=dh_prev)    # (G8)
+                F[t] *= dh[:, None]                                       # (G6), (G7)
+                dNr[t] *= dh
+                dzh[:, :2 * u] = dz[:, :2 * u]
+                dzh[:, 2 * u:] = dNr[t]
+                self.recurrent_gradient(dzh, VT, out=dh_prev)             # (G8)
             else:
-                drh = dz[:, nb] @ V[:, nb].T                              # (G7)
-                np.multiply(drh, self.recurrent_input(Ht, t), out=d_r)
-                sig.backward(dRZ, Gt[t][:, rz], pre(rz), out=dz[:, rz])   # r and u in one call
-                self.recurrent_gradient(dz[:, rz], V[:, rz], out=dh_prev)  # (G8)
-                drh *= r
-                Dh = self.fc["recurrent_dropout_mask"]
-                dh_prev += drh if Dh is None else drh * Dh
-            dh_prev += np.multiply(dh, ug, out=tmp)
+                F[t][:, 1:] *= dh[:, None]                                # (G6)
+                np.matmul(dz[:, 2 * u:], VnT, out=drh)                    # (G7)
+                F[t][:, 0] *= drh
+                self.recurrent_gradient(dz[:, :2 * u], VrzT, out=dh_prev)  # (G8)
+                drh *= R[t]
+                if Dh is not None:
+                    drh *= Dh
+                dh_prev += drh
+            dh_prev += np.multiply(dh, Ug[t], out=dhu)
             if maskT is not None:
                 dh_prev += carry
             dh_next, dh_prev = dh_prev, dh_next

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..framework.activations import activation_spec
-from .recurrent import Recurrent, batch_major
+from .recurrent import GateActivations, Recurrent, batch_major
 
 GATES = ("i", "f", "g", "o")
 
@@ -72,18 +72,6 @@ class LSTM(Recurrent):
                                                          self.label) for k in GATES}
         self.forget_bias = float(forget_bias)
 
-    def activation_groups(self):
-        """[(activation, column slice)]: adjacent gates with the same activation share one call
-        (i and f by default), which halves the per-step calls on small layers."""
-        u, groups = self.d["u"], []
-        for k, name in enumerate(GATES):
-            act = self.gate_activations[name]
-            if groups and type(groups[-1][0]) is type(act) and groups[-1][0].config() == act.config():
-                groups[-1] = (groups[-1][0], slice(groups[-1][1].start, (k + 1) * u))
-            else:
-                groups.append((act, slice(k * u, (k + 1) * u)))
-        return groups
-
     def initialize_parameters(self):
         super().initialize_parameters()
         u = self.d["u"]
@@ -92,27 +80,31 @@ class LSTM(Recurrent):
     def forward(self, A, h0=None, C0=None, mask=None):
         return super().forward(A, h0=h0, mask=mask, C0=C0)
 
+    def gate_block(self):
+        """The four gate activations as one :class:`GateActivations` (4 calls a step by default),
+        built once per unit count and dtype."""
+        key = (self.d["u"], self.dtype)
+        if getattr(self, "_gate_block", (None,))[0] != key:
+            acts = [self.gate_activations[k] for k in GATES]
+            self._gate_block = (key, GateActivations(acts, self.d["u"], self.dtype))
+        return self._gate_block[1]
+
     def forward_steps(self, Zt, Ht, maskT, states):
         s, m, u = self.d["s"], self.d["m"], self.d["u"]
-        V, acts = self.p["V"], self.gate_activations
-        cell = self.activation
+        V, gates, cell = self.p["V"], self.gate_block(), self.activation
         Ct = self.cache(self.fc, "_Ct", (s + 1, m, u))
         tCt = self.cache(self.fc, "_tCt", (s, m, u))
         C0 = self.initial_state("C", states.get("C0"))
         Ct[0] = 0.0 if C0 is None else C0
-        keep_pre = any(a.needs_input for a in acts.values())
-        Zpre = self.cache(self.fc, "_Zpre", Zt.shape) if keep_pre else None
-        blocks = [slice(k * u, (k + 1) * u) for k in range(4)]
-        groups = self.activation_groups()
+        Zpre = self.cache(self.fc, "_Zpre", Zt.shape) if gates.needs_input else None
         ig = np.empty((m, u), dtype=self.dtype)
         for t in range(s):
             z = Zt[t]
             self.add_recurrent_product(z, Ht, t, V)                       # (L1)
-            if keep_pre:
+            if Zpre is not None:
                 Zpre[t] = z
-            for act, cols in groups:                                      # (L2) in place
-                act.forward(z[:, cols], out=z[:, cols])
-            i, f, g, o = (z[:, blk] for blk in blocks)
+            gates.forward(z)                                              # (L2) in place
+            i, f, g, o = z[:, :u], z[:, u:2 * u], z[:, 2 * u:3 * u], z[:, 3 * u:]
             C = np.multiply(f, Ct[t], out=Ct[t + 1])                      # (L3)
             C += np.multiply(i, g, out=ig)
             self.keep_padded(C, Ct[t], maskT, t)
@@ -120,44 +112,45 @@ class LSTM(Recurrent):
             np.multiply(o, tCt[t], out=Ht[t + 1])                         # (L5)
             self.keep_padded(Ht[t + 1], Ht[t], maskT, t)
         gates = self.fc["gates"] = batch_major(Zt)
-        for name, blk in zip(GATES, blocks):
-            self.fc[name] = gates[:, :, blk]
-        self.fc["pre"] = batch_major(Zpre) if keep_pre else None
+        for k, name in enumerate(GATES):
+            self.fc[name] = gates[:, :, k * u:(k + 1) * u]
+        self.fc["pre"] = None if Zpre is None else batch_major(Zpre)
         self.fc["C"], self.fc["Cp"] = batch_major(Ct[1:]), batch_major(Ct[:-1])
         self.fc["tC"] = batch_major(tCt)
         self.fc["CT"] = Ct[-1]
 
     def backward_steps(self, dAt, dZt, dHt, maskT):
         s, m, u = self.d["s"], self.d["m"], self.d["u"]
-        V, cell = self.p["V"], self.activation
+        VT, cell = self.bc["_VT"], self.activation
         Gt, Ct, tCt = self.fc["_Zt"], self.fc["_Ct"], self.fc["_tCt"]
-        Zpre = self.fc.get("_Zpre") if self.fc.get("pre") is not None else None
+        Zpre = None if self.fc.get("pre") is None else self.fc["_Zpre"]
         dCt = self.cache(self.bc, "_dCt", (s, m, u))
-        blocks = [slice(k * u, (k + 1) * u) for k in range(4)]
+        # Everything in dz_t that does not depend on dh_t or dC_t, for every step at once (a few
+        # calls on whole arrays instead of many small ones per step): dZt first holds the factors
+        #   [g σ'(z_i), C_{t-1} σ'(z_f), i tanh'(z_g), tC σ'(z_o)]      (L7), (L9), (L10)
+        # and dCt the factor o tanh'(C) of (L8); step t multiplies them by dC_t and dh_t in place.
+        self.gate_block().derivative(Gt, Zpre, out=dZt)
+        F, G = dZt.reshape(s, m, 4, u), Gt.reshape(s, m, 4, u)
+        F[:, :, 0] *= G[:, :, 2]
+        F[:, :, 1] *= Ct[:-1]
+        F[:, :, 2] *= G[:, :, 0]
+        F[:, :, 3] *= tCt
+        cell.backward(G[:, :, 3], tCt, Ct[1:], out=dCt)
         dh_next = np.zeros((m, u), dtype=self.dtype)
         dCT = self.bc.get("dCT")
         dC_next = np.zeros((m, u), dtype=self.dtype) if dCT is None else np.array(dCT, dtype=self.dtype)
-        dG = np.empty((m, 4 * u), dtype=self.dtype)         # scratch: dL/d(gate) [di df dg do]
-        d_i, d_f, d_g, d_o = (dG[:, blk] for blk in blocks)
-        groups = self.activation_groups()
         for t in reversed(range(s)):
             dh = np.add(dAt[t], dh_next, out=dHt[t])                      # (L6)
             if maskT is not None:
                 carry_h, dh = dh * ~maskT[t], dh * maskT[t]
                 carry_C, dC_next = dC_next * ~maskT[t], dC_next * maskT[t]
-            i, f, g, o = (Gt[t][:, blk] for blk in blocks)
-            dz = dZt[t]
-            np.multiply(dh, tCt[t], out=d_o)                              # (L7)
-            dC = cell.backward(np.multiply(dh, o, out=d_i), tCt[t], Ct[t + 1], out=dCt[t])
-            dC += dC_next                                                 # (L8)
-            np.multiply(dC, g, out=d_i)                                   # (L9)
-            np.multiply(dC, Ct[t], out=d_f)
-            np.multiply(dC, i, out=d_g)
-            for act, cols in groups:                                      # (L10)
-                act.backward(dG[:, cols], Gt[t][:, cols],
-                             None if Zpre is None else Zpre[t][:, cols], out=dz[:, cols])
-            dC_next = np.multiply(dC, f, out=dC_next)                     # (L11)
-            self.recurrent_gradient(dz, V, out=dh_next)                   # (L12)
+            dC = dCt[t]
+            dC *= dh                                                      # (L8)
+            dC += dC_next
+            F[t][:, :3] *= dC[:, None]                                    # (L9), (L10): di df dg
+            F[t][:, 3] *= dh                                              # (L7), (L10): do
+            dC_next = np.multiply(dC, G[t][:, 1], out=dC_next)            # (L11)
+            self.recurrent_gradient(dZt[t], VT, out=dh_next)              # (L12)
             if maskT is not None:
                 dh_next += carry_h
                 dC_next += carry_C

@@ -64,15 +64,17 @@ class RNN(Recurrent):
         self.fc["z"] = batch_major(Zt)
 
     def backward_steps(self, dAt, dZt, dHt, maskT):
-        V, act = self.p["V"], self.activation
+        VT, act = self.bc["_VT"], self.activation
         Ht, Zt = self.fc["_Ht"], self.fc["_Zt"]
+        # act'(z_t) of every step at once into dZt; step t multiplies it by dh_t in place (RNN4)
+        act.derivative(Ht[1:], Zt, out=dZt)
         dh_next = np.zeros_like(Ht[0])
         for t in reversed(range(self.d["s"])):
             dh = np.add(dAt[t], dh_next, out=dHt[t])              # (RNN3)
             if maskT is not None:
                 carry, dh = dh * ~maskT[t], dh * maskT[t]
-            act.backward(dh, Ht[t + 1], Zt[t], out=dZt[t])        # (RNN4)
-            self.recurrent_gradient(dZt[t], V, out=dh_next)       # (RNN5)
+            dZt[t] *= dh                                          # (RNN4)
+            self.recurrent_gradient(dZt[t], VT, out=dh_next)      # (RNN5)
             if maskT is not None:
                 dh_next += carry
         self.bc["dh0"] = dh_next
