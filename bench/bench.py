@@ -147,7 +147,7 @@ def floor_products(spec, dtype, np):
                 h_{t-1} (m, u) @ V (u, G*u)                    s times
                 H (m, u) @ W (u, 10)   [(s*m, u) @ W when many-to-many]
       backward  dW = H^T dZo,  dH = dZo W^T                    output Dense
-                dZ_t (m, G*u) @ V^T (G*u, u)                   s times
+                dZ_t (m, G*u) @ V^T (G*u, u)                   s times (V^T a contiguous copy)
                 dU = Xt^T (e, s*m) @ dZ (s*m, G*u)
                 dV = Hprev^T (u, s*m) @ dZ (s*m, G*u)
       (no dX = dZ U^T: the first layer's input needs no gradient)
@@ -191,8 +191,9 @@ def floor_products(spec, dtype, np):
     ops.append((Hd, W, Zo))                                                  # Dense forward
     ops.append((Hd.T, dZo, dW))                                              # Dense dW
     ops.append((dZo, W.T, dHd))                                              # Dense dH
+    VT = np.ascontiguousarray(V.T)      # unrolled copies V^T once per backward pass
     for t in reversed(range(s)):
-        ops.append((dZt[t], V.T, dh))                                        # dh_{t-1}
+        ops.append((dZt[t], VT, dh))                                         # dh_{t-1}
     dU, dV = out(e, G * u), out(u, G * u)
     ops.append((Xt.reshape(s * m, e).T, dZt.reshape(s * m, G * u), dU))      # dU
     ops.append((Ht[:-1].reshape(s * m, u).T, dZt.reshape(s * m, G * u), dV))  # dV

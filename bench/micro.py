@@ -1,8 +1,13 @@
-"""The two measured choices in the package's hot loops, reproducible:
+"""The measured choices in the package's hot loops, reproducible:
 
 1. sigmoid as 0.5 tanh(z/2) + 0.5 in place, against scipy.special.expit (activations.Sigmoid);
 2. the recurrent product with NumPy's matmul, against SciPy's BLAS gemm with beta = 1
-   (recurrent.Recurrent.add_recurrent_product), with 1 and 2 BLAS threads.
+   (recurrent.Recurrent.add_recurrent_product), with 1 and 2 BLAS threads;
+3. the four LSTM gate activations of a step as one tanh on the whole (m, 4u) block
+   (recurrent.GateActivations), against one call per gate group on column blocks;
+4. dz_t V^T through the transposed view of V against a contiguous copy of V^T (bc["_VT"]);
+5. the LSTM backward loop: every elementwise step inside the loop (about 25 NumPy calls a step)
+   against the step-independent factors computed for all steps first (7 calls a step).
 
 Run:  python bench/micro.py     (each thread count runs in its own subprocess)
 """
@@ -59,9 +64,133 @@ def product_case(threads):
           f"NumPy matmul + add {times['numpy_matmul']:.1f} ms")
 
 
+def _best_ms(f, number, repeat=7):
+    return min(timeit.repeat(f, number=number, repeat=repeat)) / number * 1e3
+
+
+def gate_block_case():
+    import numpy as np
+    m, u = 64, 128
+    for dtype in (np.float64, np.float32):
+        Z = np.random.default_rng(0).uniform(-3, 3, (m, 4 * u)).astype(dtype)
+        work = np.empty_like(Z)
+        alpha = np.repeat(np.array([0.5, 0.5, 1.0, 0.5]), u).astype(dtype)
+        beta = np.repeat(np.array([0.5, 0.5, 0.0, 0.5]), u).astype(dtype)
+
+        def sigmoid(block):
+            np.multiply(block, 0.5, out=block)
+            np.tanh(block, out=block)
+            np.multiply(block, 0.5, out=block)
+            np.add(block, 0.5, out=block)
+
+        def per_group():         # i and f share a call, then g, then o
+            np.copyto(work, Z)
+            sigmoid(work[:, :2 * u])
+            np.tanh(work[:, 2 * u:3 * u], out=work[:, 2 * u:3 * u])
+            sigmoid(work[:, 3 * u:])
+
+        def one_tanh():
+            np.copyto(work, Z)
+            np.multiply(work, alpha, out=work)
+            np.tanh(work, out=work)
+            np.multiply(work, alpha, out=work)
+            np.add(work, beta, out=work)
+        times = {f.__name__: _best_ms(f, 500) * 1e3 for f in (per_group, one_tanh)}
+        print(f"LSTM gate activations (64, 512) {np.dtype(dtype).name}: per group "
+              f"{times['per_group']:.1f} us, one tanh {times['one_tanh']:.1f} us "
+              f"(both include a 1-pass copy)")
+
+
+def transpose_case():
+    import numpy as np
+    m, u, s = 64, 128, 50
+    for dtype in (np.float64, np.float32):
+        rng = np.random.default_rng(0)
+        dZ, V = rng.standard_normal((s, m, 4 * u)).astype(dtype), rng.standard_normal((u, 4 * u)).astype(dtype)
+        out = np.empty((m, u), dtype=dtype)
+
+        def view():
+            for t in range(s):
+                np.matmul(dZ[t], V.T, out=out)
+
+        def copy():
+            VT = np.ascontiguousarray(V.T)
+            for t in range(s):
+                np.matmul(dZ[t], VT, out=out)
+        times = {f.__name__: _best_ms(f, 10) for f in (view, copy)}
+        print(f"dz V^T over 50 steps {np.dtype(dtype).name}: transposed view {times['view']:.2f} ms, "
+              f"contiguous copy {times['copy']:.2f} ms")
+
+
+def lstm_backward_case():
+    """Only the elementwise work of the LSTM backward (the per-step products are left out)."""
+    import numpy as np
+    m, u, s = 64, 128, 50
+    for dtype in (np.float64, np.float32):
+        rng = np.random.default_rng(0)
+        G = rng.uniform(0.05, 0.95, (s, m, 4 * u)).astype(dtype)
+        Ct = rng.standard_normal((s + 1, m, u)).astype(dtype)
+        tCt = np.tanh(Ct[1:])
+        dh_in = rng.standard_normal((m, u)).astype(dtype) * 0.1
+        dZ, dC_all = np.empty_like(G), np.empty((s, m, u), dtype=dtype)
+        alpha = np.repeat(np.array([0.5, 0.5, 1.0, 0.5]), u).astype(dtype)
+        beta = np.repeat(np.array([0.5, 0.5, 0.0, 0.5]), u).astype(dtype)
+
+        def per_step():
+            dC_next = np.zeros((m, u), dtype=dtype)
+            dG, tmp = np.empty((m, 4 * u), dtype=dtype), np.empty((m, u), dtype=dtype)
+            for t in reversed(range(s)):
+                i, f, g, o = (G[t][:, k * u:(k + 1) * u] for k in range(4))
+                dh = dh_in
+                np.multiply(dh, tCt[t], out=dG[:, 3 * u:])
+                np.multiply(tCt[t], tCt[t], out=tmp)
+                np.subtract(1.0, tmp, out=tmp)
+                tmp *= o
+                dC = np.multiply(dh, tmp, out=dC_all[t])
+                dC += dC_next
+                np.multiply(dC, g, out=dG[:, :u])
+                np.multiply(dC, Ct[t], out=dG[:, u:2 * u])
+                np.multiply(dC, i, out=dG[:, 2 * u:3 * u])
+                for cols, tanh in ((slice(0, 2 * u), False), (slice(2 * u, 3 * u), True),
+                                   (slice(3 * u, 4 * u), False)):
+                    a, out = G[t][:, cols], dZ[t][:, cols]
+                    np.multiply(a, a, out=out)
+                    np.subtract(1.0 if tanh else a, out, out=out)
+                    out *= dG[:, cols]
+                np.multiply(dC, f, out=dC_next)
+
+        def factors_first():
+            np.subtract(G, beta, out=dZ)                 # GateActivations.derivative
+            np.square(dZ, out=dZ)
+            np.subtract(alpha * alpha, dZ, out=dZ)
+            F, G4 = dZ.reshape(s, m, 4, u), G.reshape(s, m, 4, u)
+            F[:, :, 0] *= G4[:, :, 2]
+            F[:, :, 1] *= Ct[:-1]
+            F[:, :, 2] *= G4[:, :, 0]
+            F[:, :, 3] *= tCt
+            np.multiply(tCt, tCt, out=dC_all)
+            np.subtract(1.0, dC_all, out=dC_all)
+            np.multiply(dC_all, G4[:, :, 3], out=dC_all)
+            dC_next = np.zeros((m, u), dtype=dtype)
+            for t in reversed(range(s)):
+                dh = dh_in
+                dC = dC_all[t]
+                dC *= dh
+                dC += dC_next
+                F[t][:, :3] *= dC[:, None]
+                F[t][:, 3] *= dh
+                np.multiply(dC, G4[t][:, 1], out=dC_next)
+        times = {f.__name__: _best_ms(f, 3) for f in (per_step, factors_first)}
+        print(f"LSTM backward elementwise work, 50 steps (64, 128) {np.dtype(dtype).name}: "
+              f"per step {times['per_step']:.2f} ms, factors first {times['factors_first']:.2f} ms")
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "sigmoid":
         sigmoid_case()
+        gate_block_case()
+        transpose_case()
+        lstm_backward_case()
     elif len(sys.argv) > 1:
         product_case(sys.argv[1])
     else:

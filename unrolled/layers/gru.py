@@ -119,7 +119,7 @@ class GRU(Recurrent):
         sig.derivative(Gt[:, :, :2 * u], None if Zpre is None else Zpre[:, :, :2 * u],
                        out=dZt[:, :, :2 * u])
         act.derivative(N, None if Zpre is None else Zpre[:, :, 2 * u:], out=F[:, :, 2])
-        tmp = np.subtract(1.0, Ug)
+        tmp = np.subtract(1.0, Ug, out=dHt)                # dHt is free until the loop fills it
         F[:, :, 2] *= tmp
         F[:, :, 1] *= np.subtract(Hp, N, out=tmp)
         if self.reset_after:
@@ -134,7 +134,6 @@ class GRU(Recurrent):
             VnT = np.ascontiguousarray(VT[2 * u:])         # V_n^T (u, u)
             VrzT = np.ascontiguousarray(VT[:2 * u])        # V_rz^T (2u, u)
             drh = np.empty((m, u), dtype=self.dtype)
-        del tmp
         Dh = self.fc["recurrent_dropout_mask"]
         dh_next = np.zeros((m, u), dtype=self.dtype)
         dh_prev = np.empty((m, u), dtype=self.dtype)
