@@ -7,7 +7,9 @@
    (recurrent.GateActivations), against one call per gate group on column blocks;
 4. dz_t V^T through the transposed view of V against a contiguous copy of V^T (bc["_VT"]);
 5. the LSTM backward loop: every elementwise step inside the loop (about 25 NumPy calls a step)
-   against the step-independent factors computed for all steps first (7 calls a step).
+   against the step-independent factors computed for all steps first (7 calls a step);
+6. those factors prepared a chunk of steps at a time (Recurrent.chunk_bytes, 512 KiB) against all
+   steps at once, on the real LSTM layer at the L size.
 
 Run:  python bench/micro.py     (each thread count runs in its own subprocess)
 """
@@ -185,12 +187,38 @@ def lstm_backward_case():
               f"per step {times['per_step']:.2f} ms, factors first {times['factors_first']:.2f} ms")
 
 
+def chunk_case():
+    import numpy as np
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from unrolled.layers import LSTM
+    m, s, e, u = 128, 100, 64, 256
+    for dtype in (np.float64, np.float32):
+        X = np.random.default_rng(0).standard_normal((m, s, e)).astype(dtype)
+        dA = np.random.default_rng(1).standard_normal((m, u)).astype(dtype)
+        layer = LSTM(u).seed(0)
+        layer.dtype = np.dtype(dtype)
+        layer.training = True
+        layer(X)
+        samples = {"all steps": [], "chunks": []}
+        for _ in range(7):                     # alternate, so drifts of the machine hit both
+            for name, chunk in (("all steps", 1 << 40), ("chunks", LSTM.chunk_bytes)):
+                layer.chunk_bytes = chunk
+                layer(X)
+                start = timeit.default_timer()
+                layer.backward(dA)
+                samples[name].append((timeit.default_timer() - start) * 1e3)
+        med = {k: sorted(v)[len(v) // 2] for k, v in samples.items()}
+        print(f"LSTM-L backward {np.dtype(dtype).name}: factors of all steps at once "
+              f"{med['all steps']:.1f} ms, in chunks of {LSTM.chunk_bytes // 1024} KiB {med['chunks']:.1f} ms")
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "sigmoid":
         sigmoid_case()
         gate_block_case()
         transpose_case()
         lstm_backward_case()
+        chunk_case()
     elif len(sys.argv) > 1:
         product_case(sys.argv[1])
     else:

@@ -223,6 +223,41 @@ def test_padded_batch_equals_each_sequence_alone(cell, sequences, padding):
                                    err_msg=name)
 
 
+@pytest.mark.parametrize("options", [{}, {"masked": True}, {"recurrent_dropout": 0.3}],
+                         ids=["plain", "masked", "recurrent_dropout"])
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_backward_in_chunks_of_steps_equals_all_steps_at_once(cell, options):
+    """The backward loop prepares its step-independent factors a chunk of steps at a time
+    (Recurrent.reverse_chunks). One step per chunk gives bit-identical gradients to one chunk of
+    all steps: chunking moves work in time, never changes it."""
+    options = dict(options)
+    masked = options.pop("masked", False)
+    X = _rng(8).standard_normal((M, S, E))
+    mask = np.ones((M, S), dtype=bool)
+    mask[0, 3:] = False
+    mask[2, 4:] = False
+    results = []
+    for chunk_bytes in (1 << 40, 1):
+        layer = _layer(cell, sequences=True, **options)
+        layer.input_gradient = True
+        _randomize(layer, X)
+        layer.training = True
+        layer.rng = _rng(4)                       # the same dropout masks in both runs
+        layer.chunk_bytes = chunk_bytes
+        R = _rng(9).standard_normal((M, S, U))
+        kwargs = {"mask": mask} if masked else {}
+        A, dX, grads = _forward_backward(layer, X, R, **kwargs, **_states(layer))
+        results.append((A, dX, grads, {k: np.copy(layer.bc[k]) for k in ("dh", "dZ", "dh0")}))
+        assert len(list(layer.reverse_chunks(1))) == (1 if chunk_bytes > 1 else S)
+    (A1, dX1, g1, b1), (A2, dX2, g2, b2) = results
+    np.testing.assert_array_equal(A1, A2)
+    np.testing.assert_array_equal(dX1, dX2)
+    for key in g1:
+        np.testing.assert_array_equal(g1[key], g2[key])
+    for key in b1:
+        np.testing.assert_array_equal(b1[key], b2[key])
+
+
 @pytest.mark.parametrize("cell", list(CELLS))
 def test_padded_steps_hold_the_state(cell):
     """On padded steps the state is carried unchanged (sequences=True shows it at every step)."""

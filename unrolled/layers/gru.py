@@ -111,57 +111,65 @@ class GRU(Recurrent):
         G, F = Gt.reshape(s, m, 3, u), dZt.reshape(s, m, 3, u)
         R, Ug, N = G[:, :, 0], G[:, :, 1], G[:, :, 2]
         Hp = Ht[:-1]
-        # Everything in dz_t that does not depend on dh_t, for every step at once (a few calls on
-        # whole arrays instead of many small ones per step); step t multiplies by dh_t in place.
-        # dZt first holds the factors [Fr, Fu, Fn] of (G6)-(G7):
+        # Everything in dz_t that does not depend on dh_t, for a chunk of steps at once (a few
+        # calls on whole arrays instead of many small ones per step); step t multiplies by dh_t
+        # in place. dZt first holds the factors [Fr, Fu, Fn] of (G6)-(G7):
         #   Fn = (1 - u) act'(n),  Fu = (h_{t-1} - n) σ'(u),
         #   Fr = Fn hn σ'(r) (reset_after)  or  h_{t-1} σ'(r) (reset_after=False: times drh_t)
-        sig.derivative(Gt[:, :, :2 * u], None if Zpre is None else Zpre[:, :, :2 * u],
-                       out=dZt[:, :, :2 * u])
-        act.derivative(N, None if Zpre is None else Zpre[:, :, 2 * u:], out=F[:, :, 2])
-        tmp = np.subtract(1.0, Ug, out=dHt)                # dHt is free until the loop fills it
-        F[:, :, 2] *= tmp
-        F[:, :, 1] *= np.subtract(Hp, N, out=tmp)
+        # and, with reset_after, dNr the factor Fn r of dn * r, which enters the product (G8).
         if self.reset_after:
-            F[:, :, 0] *= F[:, :, 2]
-            F[:, :, 0] *= Mt
-            # dn * r enters the recurrent product (G8): its factor Fn r, kept in dNr
             dNr = self.cache(self.bc, "_dNr", (s, m, u))
-            np.multiply(F[:, :, 2], R, out=dNr)
             dzh = np.empty((m, 3 * u), dtype=self.dtype)   # scratch: [dr, du, dn * r]
         else:
-            F[:, :, 0] *= self.recurrent_operand().reshape(s, m, u)
+            Hr = self.recurrent_operand().reshape(s, m, u)  # h_{t-1} as it entered the product
             VnT = np.ascontiguousarray(VT[2 * u:])         # V_n^T (u, u)
             VrzT = np.ascontiguousarray(VT[:2 * u])        # V_rz^T (2u, u)
             drh = np.empty((m, u), dtype=self.dtype)
+
+        def prepare(steps):
+            pre = None if Zpre is None else Zpre[steps]
+            sig.derivative(Gt[steps, :, :2 * u], None if pre is None else pre[:, :, :2 * u],
+                           out=dZt[steps, :, :2 * u])
+            act.derivative(N[steps], None if pre is None else pre[:, :, 2 * u:], out=F[steps, :, 2])
+            tmp = np.subtract(1.0, Ug[steps], out=dHt[steps])   # dHt: free until the loop fills it
+            F[steps, :, 2] *= tmp
+            F[steps, :, 1] *= np.subtract(Hp[steps], N[steps], out=tmp)
+            if self.reset_after:
+                F[steps, :, 0] *= F[steps, :, 2]
+                F[steps, :, 0] *= Mt[steps]
+                np.multiply(F[steps, :, 2], R[steps], out=dNr[steps])
+            else:
+                F[steps, :, 0] *= Hr[steps]
         Dh = self.fc["recurrent_dropout_mask"]
         dh_next = np.zeros((m, u), dtype=self.dtype)
         dh_prev = np.empty((m, u), dtype=self.dtype)
         dhu = np.empty((m, u), dtype=self.dtype)            # scratch: dh_t * u_t
-        for t in reversed(range(s)):
-            dh = np.add(dAt[t], dh_next, out=dHt[t])                      # (G5)
-            if maskT is not None:
-                carry, dh = dh * ~maskT[t], dh * maskT[t]
-            dz = dZt[t]
-            if self.reset_after:
-                F[t] *= dh[:, None]                                       # (G6), (G7)
-                dNr[t] *= dh
-                dzh[:, :2 * u] = dz[:, :2 * u]
-                dzh[:, 2 * u:] = dNr[t]
-                self.recurrent_gradient(dzh, VT, out=dh_prev)             # (G8)
-            else:
-                F[t][:, 1:] *= dh[:, None]                                # (G6)
-                np.matmul(dz[:, 2 * u:], VnT, out=drh)                    # (G7)
-                F[t][:, 0] *= drh
-                self.recurrent_gradient(dz[:, :2 * u], VrzT, out=dh_prev)  # (G8)
-                drh *= R[t]
-                if Dh is not None:
-                    drh *= Dh
-                dh_prev += drh
-            dh_prev += np.multiply(dh, Ug[t], out=dhu)
-            if maskT is not None:
-                dh_prev += carry
-            dh_next, dh_prev = dh_prev, dh_next
+        for steps in self.reverse_chunks(dZt[0].nbytes + Gt[0].nbytes):
+            prepare(steps)
+            for t in reversed(range(steps.start, steps.stop)):
+                dh = np.add(dAt[t], dh_next, out=dHt[t])                      # (G5)
+                if maskT is not None:
+                    carry, dh = dh * ~maskT[t], dh * maskT[t]
+                dz = dZt[t]
+                if self.reset_after:
+                    F[t] *= dh[:, None]                                       # (G6), (G7)
+                    dNr[t] *= dh
+                    dzh[:, :2 * u] = dz[:, :2 * u]
+                    dzh[:, 2 * u:] = dNr[t]
+                    self.recurrent_gradient(dzh, VT, out=dh_prev)             # (G8)
+                else:
+                    F[t][:, 1:] *= dh[:, None]                                # (G6)
+                    np.matmul(dz[:, 2 * u:], VnT, out=drh)                    # (G7)
+                    F[t][:, 0] *= drh
+                    self.recurrent_gradient(dz[:, :2 * u], VrzT, out=dh_prev)  # (G8)
+                    drh *= R[t]
+                    if Dh is not None:
+                        drh *= Dh
+                    dh_prev += drh
+                dh_prev += np.multiply(dh, Ug[t], out=dhu)
+                if maskT is not None:
+                    dh_prev += carry
+                dh_next, dh_prev = dh_prev, dh_next
         self.bc["dh0"] = dh_next
         if self.reset_after:
             self.bc["dNr"] = batch_major(dNr)

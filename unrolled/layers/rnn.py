@@ -66,17 +66,18 @@ class RNN(Recurrent):
     def backward_steps(self, dAt, dZt, dHt, maskT):
         VT, act = self.bc["_VT"], self.activation
         Ht, Zt = self.fc["_Ht"], self.fc["_Zt"]
-        # act'(z_t) of every step at once into dZt; step t multiplies it by dh_t in place (RNN4)
-        act.derivative(Ht[1:], Zt, out=dZt)
         dh_next = np.zeros_like(Ht[0])
-        for t in reversed(range(self.d["s"])):
-            dh = np.add(dAt[t], dh_next, out=dHt[t])              # (RNN3)
-            if maskT is not None:
-                carry, dh = dh * ~maskT[t], dh * maskT[t]
-            dZt[t] *= dh                                          # (RNN4)
-            self.recurrent_gradient(dZt[t], VT, out=dh_next)      # (RNN5)
-            if maskT is not None:
-                dh_next += carry
+        for steps in self.reverse_chunks(dZt[0].nbytes + Ht[0].nbytes):
+            # act'(z_t) of a chunk of steps in one call into dZt; step t multiplies it by dh_t
+            act.derivative(Ht[1:][steps], Zt[steps], out=dZt[steps])
+            for t in reversed(range(steps.start, steps.stop)):
+                dh = np.add(dAt[t], dh_next, out=dHt[t])              # (RNN3)
+                if maskT is not None:
+                    carry, dh = dh * ~maskT[t], dh * maskT[t]
+                dZt[t] *= dh                                          # (RNN4)
+                self.recurrent_gradient(dZt[t], VT, out=dh_next)      # (RNN5)
+                if maskT is not None:
+                    dh_next += carry
         self.bc["dh0"] = dh_next
 
     def config(self):
