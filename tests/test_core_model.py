@@ -556,3 +556,33 @@ def test_dense_uses_its_initializer_for_W_and_zeros_for_b():
     layer(np.zeros((2, 4)))
     np.testing.assert_allclose(layer.p["W"].T @ layer.p["W"], np.eye(4), atol=1e-12)
     np.testing.assert_array_equal(layer.p["b"], np.zeros((1, 4)))
+
+
+@pytest.mark.parametrize("act", ["tanh", "softmax"])
+def test_dense_on_a_time_major_view_equals_dense_on_a_contiguous_copy(act):
+    """A recurrent layer hands Dense a batch-major view of time-major memory. Dense reads it in
+    that order without copying; outputs and every gradient equal those of the same layer on a
+    contiguous copy, also when the two kinds of input alternate (the caches must not be written
+    through a view)."""
+    rng = _rng(11)
+    Xt = rng.standard_normal((5, 3, 4))            # (s, m, n) memory
+    view = Xt.swapaxes(0, 1)                        # (m, s, n) view, not C-contiguous
+    assert not view.flags.c_contiguous
+    dA = rng.standard_normal((3, 5, 2))
+    layer = Dense(2, activation=act).seed(0)
+    layer.input_gradient = True
+    results = []
+    for X in (view, np.ascontiguousarray(view), view, np.ascontiguousarray(view)):
+        A = layer(X).copy()
+        expected_A = get_activation(act).forward(np.ascontiguousarray(view) @ layer.p["W"] + layer.p["b"])
+        np.testing.assert_allclose(A, expected_A, rtol=1e-13, atol=1e-15)
+        dX = layer.backward(dA).copy()
+        layer.compute_gradients()
+        results.append((A, dX, layer.g["dW"].copy(), layer.g["db"].copy()))
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+    dZ = layer.bc["dZ"].reshape(-1, 2)
+    np.testing.assert_allclose(results[0][2], np.ascontiguousarray(view).reshape(-1, 4).T @ dZ,
+                               rtol=1e-13)
+    np.testing.assert_allclose(results[0][1], (dZ @ layer.p["W"].T).reshape(3, 5, 4), rtol=1e-13)

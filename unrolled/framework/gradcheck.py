@@ -46,7 +46,9 @@ def relative_error(analytic, numeric):
 
 def _numeric(f, arr, eps):
     """Central differences of the scalar function f() with respect to every element of arr."""
-    grad = np.zeros_like(arr)
+    if not arr.flags.c_contiguous:      # reshape(-1) would copy: the nudges would be lost
+        raise ValueError("gradcheck: arrays to perturb must be C-contiguous")
+    grad = np.zeros(arr.shape, dtype=arr.dtype)
     flat, gflat = arr.reshape(-1), grad.reshape(-1)
     for i in range(flat.size):
         old = flat[i]
@@ -96,8 +98,10 @@ def gradcheck(target, X, Y=None, eps=1e-6, mask=None, inputs=None, seed=0, check
     GradcheckResult
         ``{"<layer>.<param>": err, ..., "X": err, "<input>": err}``.
     """
-    inputs = {k: np.array(v, dtype=np.float64) for k, v in (inputs or {}).items()}
-    X = np.array(X, dtype=np.float64)
+    # C order: the inputs are perturbed through flat views (a view of time-major memory, such as
+    # a recurrent layer's fc["h"], would otherwise keep its layout and be copied by reshape)
+    inputs = {k: np.array(v, dtype=np.float64, order="C") for k, v in (inputs or {}).items()}
+    X = np.array(X, dtype=np.float64, order="C")
     if isinstance(target, Model):
         if target.dtype != np.float64:
             raise ValueError(f"gradcheck: needs a float64 model, got dtype {target.dtype}")

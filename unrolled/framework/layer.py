@@ -128,10 +128,12 @@ class Layer:
                              f"features, got {value}")
 
     def cache(self, store, key, shape, dtype=None):
-        """A preallocated array ``store[key]`` of ``shape``, reused while the shape stays the same."""
+        """A preallocated contiguous array ``store[key]`` of ``shape``, reused while the shape stays
+        the same (a view left under ``key``, e.g. a batch-major view of time-major memory, is
+        replaced, never written through a reshape that would copy it)."""
         dtype = self.dtype if dtype is None else dtype
         arr = store.get(key)
-        if arr is None or arr.shape != shape or arr.dtype != dtype:
+        if arr is None or arr.shape != shape or arr.dtype != dtype or not arr.flags.c_contiguous:
             arr = store[key] = np.empty(shape, dtype=dtype)
         return arr
 

@@ -73,14 +73,38 @@ class Dense(Layer):
         self.p["W"] = self.initializer(self.fs["W"], self.rng, self.dtype)
         self.p["b"] = zeros(self.fs["b"], dtype=self.dtype)
 
+    @staticmethod
+    def positions(A):
+        """``A`` as a ``(rows, width)`` matrix of its positions, without a copy, and whether the
+        rows run time-major. A recurrent layer's ``fc["h"]`` is a batch-major view of time-major
+        memory, which a plain reshape would copy (twice a step: forward and gradients); it is
+        read in its own, time-major order instead."""
+        if A.ndim == 3 and not A.flags.c_contiguous and A.swapaxes(0, 1).flags.c_contiguous:
+            return A.swapaxes(0, 1).reshape(-1, A.shape[-1]), True
+        return A.reshape(-1, A.shape[-1]), False
+
     def forward(self, A):
         X = self.fc["X"] = A
-        X2 = X.reshape(-1, self.d["n"])      # steps folded into the batch: one product
-        Z = self.cache(self.fc, "Z", self.fs["Z"])
-        np.matmul(X2, self.p["W"], out=Z.reshape(-1, self.d["u"]))
+        X2, time_major = self.positions(X)   # steps folded into the batch: one product
+        u = self.d["u"]
+        if time_major:                       # Z in the same row order, seen batch-major
+            Zt = self.cache(self.fc, "_Zt", (X.shape[1], X.shape[0], u))
+            np.matmul(X2, self.p["W"], out=Zt.reshape(-1, u))
+            Z = Zt.swapaxes(0, 1)
+        else:
+            Z = self.cache(self.fc, "Z", self.fs["Z"])
+            np.matmul(X2, self.p["W"], out=Z.reshape(-1, u))
         Z += self.p["b"]                     # (D1)
+        self.fc["Z"] = Z
         self.fc["A"] = self.activation.forward(Z)  # (D2)
         return self.fc["A"]
+
+    def _rows_like_input(self, dZ):
+        """dZ as a (rows, u) matrix in the row order of ``positions(X)`` (a copy only when the
+        orders differ: dZ is u wide, usually far narrower than X)."""
+        if self.positions(self.fc["X"])[1]:
+            return np.ascontiguousarray(dZ.swapaxes(0, 1)).reshape(-1, self.d["u"])
+        return dZ.reshape(-1, self.d["u"])
 
     def backward(self, dA):
         self.bc["dA"] = dA
@@ -92,12 +116,18 @@ class Dense(Layer):
         if not self.input_gradient:
             self.bc["dX"] = None
             return None
-        dX = self.bc["dX"] = (dZ.reshape(-1, self.d["u"]) @ self.p["W"].T).reshape(self.fs["X"])  # (D4)
+        dX2 = self._rows_like_input(dZ) @ self.p["W"].T       # (D4)
+        X = self.fc["X"]
+        if X.ndim == 3 and self.positions(X)[1]:
+            dX = dX2.reshape(X.shape[1], X.shape[0], -1).swapaxes(0, 1)
+        else:
+            dX = dX2.reshape(self.fs["X"])
+        self.bc["dX"] = dX
         return dX
 
     def compute_gradients(self):
-        X2 = self.fc["X"].reshape(-1, self.d["n"])
-        dZ2 = self.bc["dZ"].reshape(-1, self.d["u"])
+        X2 = self.positions(self.fc["X"])[0]
+        dZ2 = self._rows_like_input(self.bc["dZ"])
         self.g["dW"] = X2.T @ dZ2                            # (D5)
         self.g["db"] = dZ2.sum(axis=0, keepdims=True)        # (D6)
 
