@@ -242,6 +242,21 @@ def needed_arrays(spec):
     return cell, other
 
 
+def backward_arrays(spec):
+    """Element counts of the per-step gradients unrolled keeps readable after backward (bc):
+    not counted as needed, reported beside it (see bench/README.md)."""
+    m = spec["m"]
+    if spec["kind"] == "MLP":
+        return {"dZ1 (m,256)": m * spec["hidden"]}
+    s, u, kind = spec["s"], spec["u"], spec["kind"]
+    out = {f"dZ (s,m,{GATES[kind]}u)": s * m * GATES[kind] * u, "dh (s,m,u)": s * m * u}
+    if kind == "LSTM":
+        out["dC (s,m,u)"] = s * m * u
+    if kind == "GRU":
+        out["dn*r (s,m,u)"] = s * m * u
+    return out
+
+
 def live_cache_bytes(model, np):
     """Bytes of the distinct buffers behind every array in the layers' fc/bc/g/p dicts."""
     seen = {}
@@ -289,7 +304,8 @@ def measure_memory(spec, dtype, np):
             "transient_bytes": peak - before, "live_cache_bytes": live,
             "cell_arrays": cell, "cell_elements": cell_elems, "cell_bytes": cell_elems * itemsize,
             "other_arrays": other, "other_bytes": other_elems * itemsize,
-            "needed_bytes": (cell_elems + other_elems) * itemsize}
+            "needed_bytes": (cell_elems + other_elems) * itemsize,
+            "kept_bytes": (cell_elems + other_elems + sum(backward_arrays(spec).values())) * itemsize}
 
 
 class OtherLoad:
@@ -639,12 +655,14 @@ def memory_rows(memory, order):
                      f"{mem['other_bytes'] / 2**20:.2f}", f"{mem['needed_bytes'] / 2**20:.2f}",
                      f"{mem['live_cache_bytes'] / 2**20:.2f}",
                      f"{mem['transient_bytes'] / 2**20:.2f}", f"{mem['peak_bytes'] / 2**20:.2f}",
-                     f"{mem['peak_bytes'] / mem['needed_bytes']:.2f}"])
+                     f"{mem['peak_bytes'] / mem['needed_bytes']:.2f}",
+                     f"{mem['kept_bytes'] / 2**20:.2f}", f"{mem['peak_bytes'] / mem['kept_bytes']:.2f}"])
     return rows
 
 
 MEM_HEADER = ["workload", "dtype", "BPTT arrays (elements)", "BPTT MiB", "params+grads+Y+out MiB",
-              "needed MiB", "live fc/bc/g/p MiB", "step transient MiB", "peak MiB", "peak/needed"]
+              "needed MiB", "live fc/bc/g/p MiB", "step transient MiB", "peak MiB", "peak/needed",
+              "needed + backward caches MiB", "peak/(needed + backward caches)"]
 
 
 def run_workers(args, selected):
