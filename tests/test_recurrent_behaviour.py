@@ -591,3 +591,18 @@ def test_measure_long_range_learning():
         print(f"{cell:<6}{optimizer:<14}{bias:<11}{accuracy:>8.3f}{epochs:>8d}{seconds:>7.1f}")
     gated = [r for r in rows if r[0] != "rnn" and r[2] is not None]
     assert all(r[3] >= 0.95 for r in gated)
+
+
+def test_changing_a_gate_activation_after_a_forward_pass_takes_effect():
+    """The fused gate block is rebuilt when an activation object changes (it is cached)."""
+    from unrolled.framework import get_activation
+    X = _rng(12).standard_normal((M, S, E))
+    changed = _layer("lstm")
+    _randomize(changed, X)
+    changed(X)
+    changed.gate_activations["o"] = get_activation("hard_sigmoid")
+    reference = _layer("lstm", gate_activations={"o": "hard_sigmoid"})
+    reference(X)
+    for name, value in changed.p.items():
+        reference.p[name][...] = value
+    np.testing.assert_array_equal(changed(X), reference(X))

@@ -82,10 +82,10 @@ class LSTM(Recurrent):
 
     def gate_block(self):
         """The four gate activations as one :class:`GateActivations` (4 calls a step by default),
-        built once per unit count and dtype."""
-        key = (self.d["u"], self.dtype)
+        built again only when the unit count, the dtype or an activation object changes."""
+        acts = [self.gate_activations[k] for k in GATES]
+        key = (self.d["u"], self.dtype, *map(id, acts))
         if getattr(self, "_gate_block", (None,))[0] != key:
-            acts = [self.gate_activations[k] for k in GATES]
             self._gate_block = (key, GateActivations(acts, self.d["u"], self.dtype))
         return self._gate_block[1]
 
