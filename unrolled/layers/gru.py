@@ -126,17 +126,17 @@ class GRU(Recurrent):
             VrzT = np.ascontiguousarray(VT[:2 * u])        # V_rz^T (2u, u)
             drh = np.empty((m, u), dtype=self.dtype)
 
+        gates = self.fused_gates([sig, sig, act])
+
         def prepare(steps):
-            pre = None if Zpre is None else Zpre[steps]
-            sig.derivative(Gt[steps, :, :2 * u], None if pre is None else pre[:, :, :2 * u],
-                           out=dZt[steps, :, :2 * u])
-            act.derivative(N[steps], None if pre is None else pre[:, :, 2 * u:], out=F[steps, :, 2])
-            tmp = np.subtract(1.0, Ug[steps], out=dHt[steps])   # dHt: free until the loop fills it
-            F[steps, :, 2] *= tmp
-            F[steps, :, 1] *= np.subtract(Hp[steps], N[steps], out=tmp)
+            # σ'(r), σ'(u), act'(n) in one pass over the whole rows (GateActivations), then the
+            # other factors; dHt serves as scratch, free until the loop fills it
+            gates.derivative(Gt[steps], None if Zpre is None else Zpre[steps], out=dZt[steps])
+            tmp = dHt[steps]
+            F[steps, :, 2] *= np.subtract(1.0, Ug[steps], out=tmp)                 # Fn
+            F[steps, :, 1] *= np.subtract(Hp[steps], N[steps], out=tmp)            # Fu
             if self.reset_after:
-                F[steps, :, 0] *= F[steps, :, 2]
-                F[steps, :, 0] *= Mt[steps]
+                F[steps, :, 0] *= np.multiply(F[steps, :, 2], Mt[steps], out=tmp)  # Fr
                 np.multiply(F[steps, :, 2], R[steps], out=dNr[steps])
             else:
                 F[steps, :, 0] *= Hr[steps]

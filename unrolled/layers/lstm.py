@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..framework.activations import activation_spec
-from .recurrent import GateActivations, Recurrent, batch_major
+from .recurrent import Recurrent, batch_major
 
 GATES = ("i", "f", "g", "o")
 
@@ -81,13 +81,8 @@ class LSTM(Recurrent):
         return super().forward(A, h0=h0, mask=mask, C0=C0)
 
     def gate_block(self):
-        """The four gate activations as one :class:`GateActivations` (4 calls a step by default),
-        built again only when the unit count, the dtype or an activation object changes."""
-        acts = [self.gate_activations[k] for k in GATES]
-        key = (self.d["u"], self.dtype, *map(id, acts))
-        if getattr(self, "_gate_block", (None,))[0] != key:
-            self._gate_block = (key, GateActivations(acts, self.d["u"], self.dtype))
-        return self._gate_block[1]
+        """The four gate activations as one :class:`GateActivations` (4 calls a step by default)."""
+        return self.fused_gates([self.gate_activations[k] for k in GATES])
 
     def forward_steps(self, Zt, Ht, maskT, states):
         s, m, u = self.d["s"], self.d["m"], self.d["u"]

@@ -271,6 +271,14 @@ class Recurrent(Layer):
         self.bc["dX"] = batch_major(dXt)
         return self.bc["dX"]
 
+    def fused_gates(self, acts):
+        """:class:`GateActivations` of ``acts`` (one activation per gate block of width u), built
+        again only when the unit count, the dtype or an activation object changes."""
+        key = (self.d["u"], self.dtype, *map(id, acts))
+        if getattr(self, "_fused_gates", (None,))[0] != key:
+            self._fused_gates = (key, GateActivations(acts, self.d["u"], self.dtype))
+        return self._fused_gates[1]
+
     def reverse_chunks(self, bytes_per_step):
         """Slices of steps for the backward loop, last steps first, each holding about
         ``chunk_bytes`` of per-step arrays (all steps in one slice for small layers).
