@@ -24,11 +24,12 @@ class GateActivations:
     """The activations of a fused gate block ``(..., G*u)``, in as few NumPy calls as they allow.
 
     ``acts`` lists one activation per gate block of width ``u``. When every gate uses sigmoid or
-    tanh (the defaults of LSTM), the whole block is one ``tanh`` and three ufunc calls on
+    tanh (the defaults of LSTM and GRU), the whole block is one ``tanh`` and three ufunc calls on
     contiguous memory, through ``sigmoid(z) = 0.5 tanh(0.5 z) + 0.5`` and ``tanh(z) = 1 tanh(1 z) + 0``:
     ``a = alpha tanh(alpha z) + beta`` with ``alpha``, ``beta`` per column, and the derivative
-    from the output is ``alpha^2 - (a - beta)^2`` (``a (1 - a)``, resp. ``1 - a^2``). Nine calls
-    on strided column blocks took 3-4x longer per LSTM step (bench/README.md, "Measured choices").
+    from the output is ``alpha^2 - (a - beta)^2`` (``a (1 - a)``, resp. ``1 - a^2``). One call per
+    gate group on strided column blocks took 1.4-1.8x longer for the four LSTM gates of a step
+    (bench/README.md, "Measured choices").
     Other activations: adjacent gates with the same activation share one call.
     """
 
@@ -253,7 +254,8 @@ class Recurrent(Layer):
         dZt = self.cache(self.bc, "_dZt", (s, m, G * u))
         dHt = self.cache(self.bc, "_dHt", (s, m, u))
         # V^T as a contiguous copy, once per pass: the per-step dz V^T then reads its operand in
-        # order (about 1.4x faster in float32 than through the transposed view; bench/README.md)
+        # order (about 1.3x faster in float32, a few % in float64, than through the transposed
+        # view; bench/README.md)
         self.bc["_VT"] = np.ascontiguousarray(self.p["V"].T)
         self.backward_steps(dAt, dZt, dHt, self.fc["_maskT"])     # cell-specific (reverse loop)
         self.bc["dh"] = batch_major(dHt)
