@@ -1,0 +1,99 @@
+"""Speed-up of the working tree over an earlier git revision, both timed in one process.
+
+On a shared machine two separate benchmark runs can differ by 20% or more, which hides the effect
+of a change. Here the unrolled package of REV is extracted (``git archive``) under another name,
+both versions build the same model on the same data (the workloads of ``bench.py``), and their
+training steps are timed in turn, round after round, so that drifts of the machine hit both alike.
+
+Run from the repository root:
+
+    python bench/compare.py c5ec034                         # LSTM-S, LSTM-M, GRU-M, RNN-M
+    python bench/compare.py HEAD~3 --only GRU-L --dtypes float64 --rounds 9
+
+Set the BLAS threads in the environment (OPENBLAS_NUM_THREADS=1 ...) as for bench.py.
+"""
+import argparse
+import importlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+sys.path.insert(0, ROOT)
+
+import numpy as np  # noqa: E402
+
+import bench  # noqa: E402  (bench/bench.py: the workloads and their data)
+
+
+def import_revision(rev, workdir):
+    """The unrolled package at ``rev``, imported as ``unrolled_at_rev`` (its imports are relative)."""
+    archive = subprocess.run(["git", "-C", ROOT, "archive", rev, "unrolled"], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", workdir], input=archive, check=True)
+    os.rename(os.path.join(workdir, "unrolled"), os.path.join(workdir, "unrolled_at_rev"))
+    sys.path.insert(0, workdir)
+    return (importlib.import_module("unrolled_at_rev.framework"),
+            importlib.import_module("unrolled_at_rev.layers"))
+
+
+def build_step(framework, layers, spec, dtype, X, Y):
+    if spec["kind"] == "MLP":
+        stack = [layers.Dense(spec["hidden"], activation="relu"),
+                 layers.Dense(bench.N_CLASSES, activation="softmax")]
+    else:
+        cell = getattr(layers, spec["kind"])
+        stack = [cell(spec["u"], sequences=spec["sequences"]),
+                 layers.Dense(bench.N_CLASSES, activation="softmax")]
+    model = framework.Model(stack, loss="cce", optimizer=framework.SGD(lr=bench.LR), dtype=dtype,
+                            seed=0)
+    return lambda: model.train_step(X, Y)
+
+
+def compare(name, dtype, old, new, rounds):
+    spec = bench.WORKLOADS[name]
+    X, Y, _ = bench.make_data(spec, dtype, np)
+    steps = {"rev": build_step(*old, spec, dtype, X, Y), "tree": build_step(*new, spec, dtype, X, Y)}
+    for step in steps.values():          # warm-up: caches allocated, BLAS started
+        step()
+        step()
+    start = time.perf_counter()
+    steps["rev"]()
+    loops = max(1, int(bench.MIN_SAMPLE_S / max(time.perf_counter() - start, 1e-6)))
+    samples = {key: [] for key in steps}
+    for _ in range(rounds):
+        for key, step in steps.items():
+            start = time.perf_counter()
+            for _ in range(loops):
+                step()
+            samples[key].append((time.perf_counter() - start) / loops * 1e3)
+    med = {key: sorted(v)[len(v) // 2] for key, v in samples.items()}
+    return med["rev"], med["tree"]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("rev", help="git revision to compare the working tree with")
+    parser.add_argument("--only", nargs="+", default=["LSTM-S", "LSTM-M", "GRU-M", "RNN-M"],
+                        choices=sorted(bench.WORKLOADS), metavar="WORKLOAD")
+    parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
+    parser.add_argument("--rounds", type=int, default=15)
+    args = parser.parse_args(argv)
+    new = (importlib.import_module("unrolled.framework"), importlib.import_module("unrolled.layers"))
+    with tempfile.TemporaryDirectory() as workdir:
+        old = import_revision(args.rev, workdir)
+        print(f"median ms per training step, {args.rounds} alternating rounds; "
+              f"{args.rev} vs the working tree")
+        for name in args.only:
+            for dtype in args.dtypes:
+                t_rev, t_tree = compare(name, dtype, old, new, args.rounds)
+                print(f"{name:<11} {dtype:<8} {args.rev}: {t_rev:9.3f}   tree: {t_tree:9.3f}   "
+                      f"speed-up {t_rev / t_tree:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
