@@ -7,7 +7,7 @@
    (recurrent.GateActivations), against one call per gate group on column blocks;
 4. dz_t V^T through the transposed view of V against a contiguous copy of V^T (bc["_VT"]);
 5. the LSTM backward loop: every elementwise step inside the loop (about 25 NumPy calls a step)
-   against the step-independent factors computed for all steps first (7 calls a step);
+   against the step-independent factors computed for all steps first (6 elementwise calls a step);
 6. those factors prepared a chunk of steps at a time (Recurrent.chunk_bytes, 512 KiB) against all
    steps at once, on the real LSTM layer at the L size.
 

@@ -582,6 +582,13 @@ def test_dense_on_a_time_major_view_equals_dense_on_a_contiguous_copy(act):
     for other in results[1:]:
         for a, b in zip(results[0], other):
             np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+    layer(view)
+    layer.backward(dA)      # dZ is kept in X's time-major memory order: no reordering copy later
+    assert layer.bc["dZ"].swapaxes(0, 1).flags.c_contiguous
+    np.testing.assert_allclose(layer.bc["dZ"], results[0][1] @ np.linalg.pinv(layer.p["W"].T),
+                               rtol=1e-8, atol=1e-10)
+    layer(np.ascontiguousarray(view))
+    layer.backward(dA)
     dZ = layer.bc["dZ"].reshape(-1, 2)
     np.testing.assert_allclose(results[0][2], np.ascontiguousarray(view).reshape(-1, 4).T @ dZ,
                                rtol=1e-13)

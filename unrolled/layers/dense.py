@@ -100,8 +100,8 @@ class Dense(Layer):
         return self.fc["A"]
 
     def _rows_like_input(self, dZ):
-        """dZ as a (rows, u) matrix in the row order of ``positions(X)`` (a copy only when the
-        orders differ: dZ is u wide, usually far narrower than X)."""
+        """dZ as a (rows, u) matrix in the row order of ``positions(X)``: a view when dZ lies in
+        the same memory order as X (as ``backward`` stores it), else a copy."""
         if self.positions(self.fc["X"])[1]:
             return np.ascontiguousarray(dZ.swapaxes(0, 1)).reshape(-1, self.d["u"])
         return dZ.reshape(-1, self.d["u"])
@@ -112,6 +112,8 @@ class Dense(Layer):
             dZ = dA                          # (D3) given by the fused loss
         else:
             dZ = self.activation.backward(dA, self.fc["A"], self.fc["Z"])  # (D3)
+        if self.positions(self.fc["X"])[1]:  # dZ in X's (time-major) memory order, reordered
+            dZ = np.ascontiguousarray(dZ.swapaxes(0, 1)).swapaxes(0, 1)   # once for D4 and D5
         self.bc["dZ"] = dZ
         if not self.input_gradient:
             self.bc["dX"] = None

@@ -122,8 +122,8 @@ class GRU(Recurrent):
             dzh = np.empty((m, 3 * u), dtype=self.dtype)   # scratch: [dr, du, dn * r]
         else:
             Hr = self.recurrent_operand().reshape(s, m, u)  # h_{t-1} as it entered the product
-            VnT = np.ascontiguousarray(VT[2 * u:])         # V_n^T (u, u)
-            VrzT = np.ascontiguousarray(VT[:2 * u])        # V_rz^T (2u, u)
+            VnT, VrzT = VT[2 * u:], VT[:2 * u]             # V_n^T (u, u), V_rz^T (2u, u): row
+                                                           # blocks of the contiguous V^T
             drh = np.empty((m, u), dtype=self.dtype)
 
         gates = self.fused_gates([sig, sig, act])
