@@ -88,14 +88,14 @@ def make_data(spec, dtype, np):
     return X, Y, labels
 
 
-def build_unrolled(spec, dtype, X, Y):
+def build_unrolled(spec, dtype, X, Y, lean=False):
     from unrolled.framework import Model, SGD
     from unrolled.layers import Dense, GRU, LSTM, RNN
     if spec["kind"] == "MLP":
         layers = [Dense(spec["hidden"], activation="relu"), Dense(N_CLASSES, activation="softmax")]
     else:
         cell = {"LSTM": LSTM, "GRU": GRU, "RNN": RNN}[spec["kind"]]
-        layers = [cell(spec["u"], sequences=spec["sequences"]),
+        layers = [cell(spec["u"], sequences=spec["sequences"], lean=lean),
                   Dense(N_CLASSES, activation="softmax")]
     model = Model(layers, loss="cce", optimizer=SGD(lr=LR), dtype=dtype, seed=0)
 
@@ -272,8 +272,9 @@ def live_cache_bytes(model, np):
     return sum(seen.values())
 
 
-def measure_memory(spec, dtype, np):
-    """tracemalloc around one train_step after two warm-up steps.
+def measure_memory(spec, dtype, np, lean=False):
+    """tracemalloc around one train_step after two warm-up steps (the recurrent layer built with
+    ``lean``; the caller also measures ``lean=True``).
 
     Tracing starts before the data and the model are created, so the preallocated caches reused
     by every step are traced too: ``peak`` is everything the step holds at its highest point
@@ -286,7 +287,7 @@ def measure_memory(spec, dtype, np):
     tracemalloc.start()
     try:
         X, Y, _ = make_data(spec, dtype, np)
-        model, step = build_unrolled(spec, dtype, X, Y)
+        model, step = build_unrolled(spec, dtype, X, Y, lean=lean)
         step()
         step()
         gc.collect()
@@ -296,6 +297,8 @@ def measure_memory(spec, dtype, np):
         after, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
+    if lean:
+        return {"peak_bytes": peak}
     live = live_cache_bytes(model, np)
     itemsize = np.dtype(dtype).itemsize
     cell, other = needed_arrays(spec)
@@ -530,6 +533,8 @@ def worker(args):
             if args.memory and "unrolled" not in errors:
                 try:
                     run["memory"] = measure_memory(spec, dtype, np)
+                    if spec["kind"] != "MLP":
+                        run["memory"]["lean_peak_bytes"] = measure_memory(spec, dtype, np, lean=True)["peak_bytes"]
                 except Exception as err:
                     run["memory_error"] = f"{type(err).__name__}: {err}"
             run["wall_s"] = time.perf_counter() - t0
@@ -587,6 +592,8 @@ def targets(workload, dtype, med, mem):
                     1.5 if spec["size"] == "L" else 2.0))
     if mem:
         out.append(("peak/needed", mem["peak_bytes"] / mem["needed_bytes"], 1.5))
+        if "lean_peak_bytes" in mem:
+            out.append(("peak/needed lean", mem["lean_peak_bytes"] / mem["needed_bytes"], 1.5))
     return out
 
 
@@ -656,13 +663,16 @@ def memory_rows(memory, order):
                      f"{mem['live_cache_bytes'] / 2**20:.2f}",
                      f"{mem['transient_bytes'] / 2**20:.2f}", f"{mem['peak_bytes'] / 2**20:.2f}",
                      f"{mem['peak_bytes'] / mem['needed_bytes']:.2f}",
-                     f"{mem['kept_bytes'] / 2**20:.2f}", f"{mem['peak_bytes'] / mem['kept_bytes']:.2f}"])
+                     f"{mem['kept_bytes'] / 2**20:.2f}", f"{mem['peak_bytes'] / mem['kept_bytes']:.2f}",
+                     f"{mem['lean_peak_bytes'] / 2**20:.2f}" if "lean_peak_bytes" in mem else "-",
+                     f"{mem['lean_peak_bytes'] / mem['needed_bytes']:.2f}" if "lean_peak_bytes" in mem else "-"])
     return rows
 
 
 MEM_HEADER = ["workload", "dtype", "BPTT arrays (elements)", "BPTT MiB", "params+grads+Y+out MiB",
               "needed MiB", "live fc/bc/g/p MiB", "step transient MiB", "peak MiB", "peak/needed",
-              "needed + backward caches MiB", "peak/(needed + backward caches)"]
+              "needed + backward caches MiB", "peak/(needed + backward caches)",
+              "peak MiB, lean=True", "peak/needed, lean=True"]
 
 
 def run_workers(args, selected):

@@ -223,13 +223,17 @@ def test_padded_batch_equals_each_sequence_alone(cell, sequences, padding):
                                    err_msg=name)
 
 
-@pytest.mark.parametrize("options", [{}, {"masked": True}, {"recurrent_dropout": 0.3}],
-                         ids=["plain", "masked", "recurrent_dropout"])
+@pytest.mark.parametrize("options", [{}, {"masked": True}, {"recurrent_dropout": 0.3},
+                                     {"activation": "swish"}],
+                         ids=["plain", "masked", "recurrent_dropout", "swish"])
 @pytest.mark.parametrize("cell", list(CELLS))
-def test_backward_in_chunks_of_steps_equals_all_steps_at_once(cell, options):
+def test_backward_in_chunks_and_lean_equal_all_steps_at_once(cell, options):
     """The backward loop prepares its step-independent factors a chunk of steps at a time
-    (Recurrent.reverse_chunks). One step per chunk gives bit-identical gradients to one chunk of
-    all steps: chunking moves work in time, never changes it."""
+    (Recurrent.backward_chunks), and with lean=True writes the gradients over the forward caches
+    it has read for the last time. Neither changes the arithmetic: one step per chunk, and lean
+    with either chunking, give bit-identical outputs, gradients and per-step backward caches to
+    one chunk of all steps. (swish: an activation whose derivative reads z, which a lean RNN
+    overwrites.)"""
     options = dict(options)
     masked = options.pop("masked", False)
     X = _rng(8).standard_normal((M, S, E))
@@ -237,25 +241,92 @@ def test_backward_in_chunks_of_steps_equals_all_steps_at_once(cell, options):
     mask[0, 3:] = False
     mask[2, 4:] = False
     results = []
-    for chunk_bytes in (1 << 40, 1):
-        layer = _layer(cell, sequences=True, **options)
+    for chunk_bytes, lean in ((1 << 40, False), (1, False), (1, True), (1 << 40, True)):
+        layer = _layer(cell, sequences=True, lean=lean, **options)
         layer.input_gradient = True
         _randomize(layer, X)
         layer.training = True
-        layer.rng = _rng(4)                       # the same dropout masks in both runs
+        layer.rng = _rng(4)                       # the same dropout masks in every run
         layer.chunk_bytes = chunk_bytes
         R = _rng(9).standard_normal((M, S, U))
         kwargs = {"mask": mask} if masked else {}
         A, dX, grads = _forward_backward(layer, X, R, **kwargs, **_states(layer))
-        results.append((A, dX, grads, {k: np.copy(layer.bc[k]) for k in ("dh", "dZ", "dh0")}))
-        assert len(list(layer.reverse_chunks(1))) == (1 if chunk_bytes > 1 else S)
-    (A1, dX1, g1, b1), (A2, dX2, g2, b2) = results
-    np.testing.assert_array_equal(A1, A2)
-    np.testing.assert_array_equal(dX1, dX2)
-    for key in g1:
-        np.testing.assert_array_equal(g1[key], g2[key])
-    for key in b1:
-        np.testing.assert_array_equal(b1[key], b2[key])
+        kept = [k for k in ("dh", "dZ", "dh0", "dC", "dC0", "dNr") if k in layer.bc]
+        results.append((A, dX, grads, {k: np.copy(layer.bc[k]) for k in kept}))
+        assert len(list(layer.backward_chunks(1))) == (1 if chunk_bytes > 1 else S)
+    A1, dX1, g1, b1 = results[0]
+    for A2, dX2, g2, b2 in results[1:]:
+        np.testing.assert_array_equal(A1, A2)
+        np.testing.assert_array_equal(dX1, dX2)
+        assert g1.keys() == g2.keys() and b1.keys() == b2.keys()
+        for key in g1:
+            np.testing.assert_array_equal(g1[key], g2[key])
+        for key in b1:
+            np.testing.assert_array_equal(b1[key], b2[key])
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_lean_backward_overwrites_the_gate_caches_and_says_so(cell):
+    """lean=True: the gradients live in the memory of the gate activations (no separate dZ), the
+    overwritten fc entries are None after backward, and a second backward without a new forward
+    is an error that names the layer, not gradients computed from gradients."""
+    X = _rng(8).standard_normal((M, S, E))
+    layer = _layer(cell, sequences=True, lean=True)
+    _randomize(layer, X)
+    R = _rng(9).standard_normal((M, S, U))
+    layer(X)
+    gate_memory = layer.fc["_Zt"]
+    readable = {k: layer.fc[k] for k in ("h", "hp", "X")}
+    layer.backward(R)
+    assert np.shares_memory(layer.bc["dZ"], gate_memory)
+    expected_spent = {"rnn": {"z"}, "lstm": {"gates", "i", "f", "g", "o", "tC"},
+                      "gru_reset_after": {"gates", "r", "z", "n", "hn"},
+                      "gru_reset_before": {"gates", "r", "z", "n"}}[cell]
+    assert {k for k, v in layer.fc.items() if v is None and not k.startswith("_")} >= expected_spent
+    for key, value in readable.items():       # what the parameter gradients read stays
+        assert layer.fc[key] is value, key
+    with pytest.raises(RuntimeError, match=layer.label + ".*new forward pass"):
+        layer.backward(R)
+    layer(X)
+    assert layer.fc["gates" if cell != "rnn" else "z"] is not None
+    layer.backward(R)                         # a new forward makes backward valid again
+
+    plain = _layer(cell, sequences=True)
+    _randomize(plain, X)
+    plain(X)
+    plain.backward(R)
+    plain.backward(R)                         # without lean, backward may be repeated
+    assert not np.shares_memory(plain.bc["dZ"], plain.fc["_Zt"])
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru_reset_after"])
+def test_lean_training_step_allocates_less(cell):
+    """The point of lean=True, measured with tracemalloc (memory is deterministic, unlike time):
+    a training step of a lean model peaks at least the size of dZ (s, m, G u) lower than the same
+    step of the default model (whose dC or dn*r the lean one does not keep either, while it holds
+    a copy of one chunk of steps), and both models end with the same weights."""
+    import tracemalloc
+    m, s, e, u = 16, 40, 3, 24
+    X = _rng(1).standard_normal((m, s, e))
+    Y = _rng(2).standard_normal((m, 2))
+    peaks, weights = [], []
+    for lean in (False, True):
+        tracemalloc.start()                   # from before the model: its reused caches count
+        try:
+            layer = LSTM(u, lean=lean) if cell == "lstm" else GRU(u, lean=lean)
+            layer.chunk_bytes = 1 << 13       # chunks of a few steps: a small lean scratch
+            model = Model([layer, Dense(2)], loss="mse", seed=0)
+            model.train_step(X, Y)
+            tracemalloc.reset_peak()
+            model.train_step(X, Y)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+        weights.append(model.get_weights())
+    dz_bytes = s * m * GATES[cell] * u * 8
+    assert peaks[0] - peaks[1] >= dz_bytes, (peaks, dz_bytes)
+    for key in weights[0]:
+        np.testing.assert_array_equal(weights[0][key], weights[1][key])
 
 
 @pytest.mark.parametrize("cell", list(CELLS))

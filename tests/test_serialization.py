@@ -443,3 +443,19 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     monkeypatch.undo()
     newer.save(path)                                     # a normal save replaces it
     assert_same_state(newer, load_model(path))
+
+
+def test_lean_recurrent_layer_round_trip(tmp_path):
+    """lean=True is part of a recurrent layer's configuration: it survives save/load, and the
+    loaded model trains on exactly as the saved one."""
+    from unrolled.layers import LSTM
+    X = np.random.default_rng(0).standard_normal((8, 5, 3))
+    Y = np.random.default_rng(1).standard_normal((8, 2))
+    model = Model([LSTM(4, lean=True, name="rec"), Dense(2, name="head")], optimizer=Adam(lr=0.01), seed=2)
+    model.train(X, Y, epochs=1, batch_size=4, verbose=0)
+    model.save(tmp_path / "lean.npz")
+    loaded = Model.load(tmp_path / "lean.npz")
+    assert loaded["rec"].lean is True
+    model.train(X, Y, epochs=1, batch_size=4, verbose=0)
+    loaded.train(X, Y, epochs=1, batch_size=4, verbose=0)
+    assert_same_state(model, loaded)

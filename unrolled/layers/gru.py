@@ -45,6 +45,11 @@ class GRU(Recurrent):
     gates = 3
     gate_names = GATES
 
+    @property
+    def lean_spent(self):
+        """fc entries that a lean backward overwrites (see Recurrent)."""
+        return ("gates", *GATES, "hn") if self.reset_after else ("gates", *GATES)
+
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
                  reset_after=True, **kwargs):
         super().__init__(units, **kwargs)
@@ -108,8 +113,7 @@ class GRU(Recurrent):
         VT, sig, act = self.bc["_VT"], self.recurrent_activation, self.activation
         Gt, Ht, Mt = self.fc["_Zt"], self.fc["_Ht"], self.fc["_Mt"]
         Zpre = None if self.fc.get("pre") is None else self.fc["_Zpre"]
-        G, F = Gt.reshape(s, m, 3, u), dZt.reshape(s, m, 3, u)
-        R, Ug, N = G[:, :, 0], G[:, :, 1], G[:, :, 2]
+        F = dZt.reshape(s, m, 3, u)
         Hp = Ht[:-1]
         # Everything in dz_t that does not depend on dh_t, for a chunk of steps at once (a few
         # calls on whole arrays instead of many small ones per step); step t multiplies by dh_t
@@ -118,35 +122,38 @@ class GRU(Recurrent):
         #   Fr = Fn hn σ'(r) (reset_after)  or  h_{t-1} σ'(r) (reset_after=False: times drh_t)
         # and, with reset_after, dNr the factor Fn r of dn * r, which enters the product (G8).
         if self.reset_after:
-            dNr = self.cache(self.bc, "_dNr", (s, m, u))
+            # lean: dn * r overwrites hn_t, as dz_t overwrites the gates (backward_chunks)
+            dNr = Mt if self.lean else self.cache(self.bc, "_dNr", (s, m, u))
+            spent = (Gt, Mt)
             dzh = np.empty((m, 3 * u), dtype=self.dtype)   # scratch: [dr, du, dn * r]
         else:
+            spent = (Gt,)
             Hr = self.recurrent_operand().reshape(s, m, u)  # h_{t-1} as it entered the product
             VnT, VrzT = VT[2 * u:], VT[:2 * u]             # V_n^T (u, u), V_rz^T (2u, u): row
                                                            # blocks of the contiguous V^T
             drh = np.empty((m, u), dtype=self.dtype)
 
         gates = self.fused_gates([sig, sig, act])
-
-        def prepare(steps):
-            # σ'(r), σ'(u), act'(n) in one pass over the whole rows (GateActivations), then the
-            # other factors; dHt serves as scratch, free until the loop fills it
-            gates.derivative(Gt[steps], None if Zpre is None else Zpre[steps], out=dZt[steps])
-            tmp = dHt[steps]
-            F[steps, :, 2] *= np.subtract(1.0, Ug[steps], out=tmp)                 # Fn
-            F[steps, :, 1] *= np.subtract(Hp[steps], N[steps], out=tmp)            # Fu
-            if self.reset_after:
-                F[steps, :, 0] *= np.multiply(F[steps, :, 2], Mt[steps], out=tmp)  # Fr
-                np.multiply(F[steps, :, 2], R[steps], out=dNr[steps])
-            else:
-                F[steps, :, 0] *= Hr[steps]
         Dh = self.fc["recurrent_dropout_mask"]
         dh_next = np.zeros((m, u), dtype=self.dtype)
         dh_prev = np.empty((m, u), dtype=self.dtype)
         dhu = np.empty((m, u), dtype=self.dtype)            # scratch: dh_t * u_t
-        for steps in self.reverse_chunks(dZt[0].nbytes + Gt[0].nbytes):
-            prepare(steps)
+        for steps, chunks in self.backward_chunks(dZt[0].nbytes + Gt[0].nbytes, *spent):
+            G, Fs = chunks[0].reshape(-1, m, 3, u), F[steps]   # this chunk: G[t - steps.start]
+            R, Ug, N = G[:, :, 0], G[:, :, 1], G[:, :, 2]
+            # σ'(r), σ'(u), act'(n) in one pass over the whole rows (GateActivations), then the
+            # other factors; dHt serves as scratch, free until the loop fills it
+            gates.derivative(chunks[0], None if Zpre is None else Zpre[steps], out=dZt[steps])
+            tmp = dHt[steps]
+            Fs[:, :, 2] *= np.subtract(1.0, Ug, out=tmp)                         # Fn
+            Fs[:, :, 1] *= np.subtract(Hp[steps], N, out=tmp)                    # Fu
+            if self.reset_after:
+                Fs[:, :, 0] *= np.multiply(Fs[:, :, 2], chunks[1], out=tmp)      # Fr
+                np.multiply(Fs[:, :, 2], R, out=dNr[steps])
+            else:
+                Fs[:, :, 0] *= Hr[steps]
             for t in reversed(range(steps.start, steps.stop)):
+                j = t - steps.start
                 dh = np.add(dAt[t], dh_next, out=dHt[t])                      # (G5)
                 if maskT is not None:
                     carry, dh = dh * ~maskT[t], dh * maskT[t]
@@ -162,11 +169,11 @@ class GRU(Recurrent):
                     np.matmul(dz[:, 2 * u:], VnT, out=drh)                    # (G7)
                     F[t][:, 0] *= drh
                     self.recurrent_gradient(dz[:, :2 * u], VrzT, out=dh_prev)  # (G8)
-                    drh *= R[t]
+                    drh *= R[j]
                     if Dh is not None:
                         drh *= Dh
                     dh_prev += drh
-                dh_prev += np.multiply(dh, Ug[t], out=dhu)
+                dh_prev += np.multiply(dh, Ug[j], out=dhu)
                 if maskT is not None:
                     dh_prev += carry
                 dh_next, dh_prev = dh_prev, dh_next
@@ -179,13 +186,13 @@ class GRU(Recurrent):
         # with dn * r (reset_after) or rh_t with dn (reset_after=False). Each block is one
         # product over all steps.
         s, m, e, u = self.d["s"], self.d["m"], self.d["e"], self.d["u"]
-        dZ = self.bc["_dZt"].reshape(s * m, 3 * u)
+        dZ = self.bc["_dZ"].reshape(s * m, 3 * u)
         self.g["dU"] = self.fc["_Xt"].reshape(s * m, e).T @ dZ                    # (R7)
         dV = np.empty_like(self.p["V"])
         Hp = self.recurrent_operand()
         dV[:, :2 * u] = Hp.T @ dZ[:, :2 * u]                                      # (R8)
         if self.reset_after:
-            dNr = self.bc["_dNr"].reshape(s * m, u)
+            dNr = self.bc["dNr"].swapaxes(0, 1).reshape(s * m, u)   # time-major: a view
             dV[:, 2 * u:] = Hp.T @ dNr
             self.g["dbh"] = dNr.sum(axis=0, keepdims=True)
         else:

@@ -55,6 +55,7 @@ class LSTM(Recurrent):
     gates = 4
     gate_names = GATES
     state_names = ("h", "C")
+    lean_spent = ("gates", *GATES, "tC")
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
                  gate_activations=None, forget_bias=1.0, **kwargs):
@@ -119,26 +120,25 @@ class LSTM(Recurrent):
         VT, cell = self.bc["_VT"], self.activation
         Gt, Ct, tCt = self.fc["_Zt"], self.fc["_Ct"], self.fc["_tCt"]
         Zpre = None if self.fc.get("pre") is None else self.fc["_Zpre"]
-        dCt = self.cache(self.bc, "_dCt", (s, m, u))
+        # lean: dC_t overwrites act(C_t), as dz_t overwrites the gates (backward_chunks)
+        dCt = tCt if self.lean else self.cache(self.bc, "_dCt", (s, m, u))
         # Everything in dz_t that does not depend on dh_t or dC_t, for a chunk of steps at once (a
         # few calls on whole arrays instead of many small ones per step): dZt first holds the
         #   factors [g σ'(z_i), C_{t-1} σ'(z_f), i tanh'(z_g), tC σ'(z_o)]   (L7), (L9), (L10)
         # and dCt the factor o tanh'(C) of (L8); step t multiplies them by dC_t and dh_t in place.
-        F, G = dZt.reshape(s, m, 4, u), Gt.reshape(s, m, 4, u)
+        F = dZt.reshape(s, m, 4, u)
         gates = self.gate_block()
-
-        def prepare(steps):
-            gates.derivative(Gt[steps], None if Zpre is None else Zpre[steps], out=dZt[steps])
-            F[steps, :, 0] *= G[steps, :, 2]
-            F[steps, :, 1] *= Ct[:-1][steps]
-            F[steps, :, 2] *= G[steps, :, 0]
-            F[steps, :, 3] *= tCt[steps]
-            cell.backward(G[steps, :, 3], tCt[steps], Ct[1:][steps], out=dCt[steps])
         dh_next = np.zeros((m, u), dtype=self.dtype)
         dCT = self.bc.get("dCT")
         dC_next = np.zeros((m, u), dtype=self.dtype) if dCT is None else np.array(dCT, dtype=self.dtype)
-        for steps in self.reverse_chunks(F[0].nbytes + G[0].nbytes):
-            prepare(steps)
+        for steps, (Gs, tCs) in self.backward_chunks(F[0].nbytes + Gt[0].nbytes, Gt, tCt):
+            G, Fs = Gs.reshape(-1, m, 4, u), F[steps]      # this chunk's steps: G[t - steps.start]
+            gates.derivative(Gs, None if Zpre is None else Zpre[steps], out=dZt[steps])
+            Fs[:, :, 0] *= G[:, :, 2]
+            Fs[:, :, 1] *= Ct[:-1][steps]
+            Fs[:, :, 2] *= G[:, :, 0]
+            Fs[:, :, 3] *= tCs
+            cell.backward(G[:, :, 3], tCs, Ct[1:][steps], out=dCt[steps])
             for t in reversed(range(steps.start, steps.stop)):
                 dh = np.add(dAt[t], dh_next, out=dHt[t])                      # (L6)
                 if maskT is not None:
@@ -149,7 +149,7 @@ class LSTM(Recurrent):
                 dC += dC_next
                 F[t][:, :3] *= dC[:, None]                                    # (L9), (L10): di df dg
                 F[t][:, 3] *= dh                                              # (L7), (L10): do
-                dC_next = np.multiply(dC, G[t][:, 1], out=dC_next)            # (L11)
+                dC_next = np.multiply(dC, G[t - steps.start][:, 1], out=dC_next)   # (L11)
                 self.recurrent_gradient(dZt[t], VT, out=dh_next)              # (L12)
                 if maskT is not None:
                     dh_next += carry_h

@@ -7,6 +7,12 @@ step is a contiguous ``(m, ...)`` block; the dictionaries expose them batch-majo
 as views of the same memory (``fc["h"][:, t]`` is that contiguous block). Hidden states live in
 one buffer of ``s + 1`` steps whose first entry is ``h0``: ``fc["hp"]`` (previous states) and
 ``fc["h"]`` are two views of it, and ``dV = hp^T dZ`` is one matrix product over all steps.
+
+``lean=True`` trades part of the white box for memory: the backward pass writes the gate
+gradients over the gate activations (and LSTM's dC_t over act(C_t), GRU's dn*r over hn_t), which
+it reads for the last time a chunk of steps earlier. A training step then keeps little more than
+the forward caches (bench/README.md, memory table); the overwritten ``fc`` entries are set to
+None, and a second backward without a new forward raises instead of reading gradients as gates.
 """
 import numpy as np
 
@@ -83,18 +89,23 @@ class Recurrent(Layer):
     Forward keyword arguments: ``h0 (m, u)`` initial state (LSTM also ``C0``), ``mask (m, s)``
     boolean, True on real steps: padded steps keep the state unchanged and receive no gradient,
     so ``sequences=False`` returns each sequence's last real state.
+
+    ``lean=True``: backward overwrites the forward caches it no longer needs with gradients
+    (module docstring); the gradients are bit-identical, the ``fc`` entries named in
+    ``lean_spent`` are None after backward.
     """
 
     gates = 1
     gate_names = ("h",)
     weight_names = ("U", "V")
-    chunk_bytes = 1 << 19    # backward: steps prepared together (see reverse_chunks)
+    chunk_bytes = 1 << 19    # backward: steps prepared together (see backward_chunks)
     supports_mask = True
     state_names = ("h",)
+    lean_spent = ()          # fc entries that a lean backward overwrites (set to None after it)
 
     def __init__(self, units, sequences=False, initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", dropout=0.0, recurrent_dropout=0.0,
-                 stateful=False, **kwargs):
+                 stateful=False, lean=False, **kwargs):
         super().__init__(**kwargs)
         if not (isinstance(units, (int, np.integer)) and units > 0):
             raise ValueError(f"{self.label}: units must be a positive integer, got {units!r}")
@@ -108,6 +119,8 @@ class Recurrent(Layer):
         self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
         self.stateful = bool(stateful)
         self.carried = None   # final states carried to the next batch when stateful
+        self.lean = bool(lean)
+        self.spent = False    # True after a lean backward, until the next forward
 
     # ------------------------------------------------------------------ shapes and parameters
     def compute_shapes(self, A):
@@ -163,6 +176,7 @@ class Recurrent(Layer):
                             f"are {sorted(allowed | {'h0'})}, and mask")
         m, s, e, u, G = self.d["m"], self.d["s"], self.d["e"], self.d["u"], self.gates
         self.fc["X"] = A
+        self.spent = False
         # (R1) time-major copy of the input, with the input dropout mask
         Xt = self.cache(self.fc, "_Xt", (s, m, e))
         np.copyto(Xt, batch_major(A))
@@ -238,6 +252,9 @@ class Recurrent(Layer):
             if grad is not None and np.shape(grad) != (m, u):
                 raise ValueError(f"{self.label}: {name} must have shape (m, u) = {(m, u)}, "
                                  f"got {np.shape(grad)}")
+        if self.spent:
+            raise RuntimeError(f"{self.label}: backward needs a new forward pass: with lean=True "
+                               f"the last backward overwrote the gate caches with gradients")
         self.bc["dA"] = dA
         self.bc["dCT"] = dCT
         # (R5) gradient arriving from the output at each step (zero except the last when
@@ -251,13 +268,19 @@ class Recurrent(Layer):
             # only the last step receives a gradient: one shared zero block for the others
             last = dA if dhT is None else dA + dhT
             dAt = [np.zeros((m, u), dtype=self.dtype)] * (s - 1) + [last]
-        dZt = self.cache(self.bc, "_dZt", (s, m, G * u))
+        # lean: dz_t overwrites the gate activations of step t (backward_chunks)
+        dZt = self.fc["_Zt"] if self.lean else self.cache(self.bc, "_dZt", (s, m, G * u))
+        self.bc["_dZ"] = dZt
         dHt = self.cache(self.bc, "_dHt", (s, m, u))
         # V^T as a contiguous copy, once per pass: the per-step dz V^T then reads its operand in
         # order (about 1.3x faster in float32, a few % in float64, than through the transposed
         # view; bench/README.md)
         self.bc["_VT"] = np.ascontiguousarray(self.p["V"].T)
         self.backward_steps(dAt, dZt, dHt, self.fc["_maskT"])     # cell-specific (reverse loop)
+        if self.lean:
+            for key in self.lean_spent:
+                self.fc[key] = None
+            self.spent = True
         self.bc["dh"] = batch_major(dHt)
         self.bc["dZ"] = batch_major(dZt)
         # (R6) gradient to the previous layer: one (s*m, G*u) @ (G*u, e) product (skipped for
@@ -281,18 +304,34 @@ class Recurrent(Layer):
             self._fused_gates = (key, GateActivations(acts, self.d["u"], self.dtype))
         return self._fused_gates[1]
 
-    def reverse_chunks(self, bytes_per_step):
+    def backward_chunks(self, bytes_per_step, *spent):
         """Slices of steps for the backward loop, last steps first, each holding about
-        ``chunk_bytes`` of per-step arrays (all steps in one slice for small layers).
+        ``chunk_bytes`` of per-step arrays (all steps in one slice for small layers), with the
+        chunk of each time-major forward array in ``spent``.
 
         A cell prepares the step-independent factors of one slice, then walks its steps: the
         factors are still in the CPU cache when the loop reads them. Against one slice of all
         steps this made the LSTM-L backward 10-20% faster here, with no clear change at M
-        (bench/micro.py; bench/README.md, "Measured choices")."""
+        (bench/micro.py; bench/README.md, "Measured choices").
+
+        ``spent`` are the forward arrays that the backward pass overwrites with gradients when
+        ``lean=True``: their chunks are then copies in a reused chunk-sized scratch, taken before
+        the first write; otherwise plain views. Either way step ``t`` of a chunk is
+        ``chunk[t - steps.start]``.
+        """
         s = self.d["s"]
         k = max(1, min(s, self.chunk_bytes // max(1, bytes_per_step)))
         for stop in range(s, 0, -k):
-            yield slice(max(0, stop - k), stop)
+            steps = slice(max(0, stop - k), stop)
+            if not self.lean:
+                yield steps, [a[steps] for a in spent]
+                continue
+            chunks = []
+            for i, a in enumerate(spent):
+                chunk = self.cache(self.bc, f"_lean{i}", (k,) + a.shape[1:])[:steps.stop - steps.start]
+                np.copyto(chunk, a[steps])
+                chunks.append(chunk)
+            yield steps, chunks
 
     def recurrent_gradient(self, dz, VrT, out):
         """dL/dh_{t-1} = (dz Vr^T) * recurrent dropout mask, written into ``out``; ``VrT`` is
@@ -321,7 +360,7 @@ class Recurrent(Layer):
 
     def compute_gradients(self):
         s, m, e, u, G = self.d["s"], self.d["m"], self.d["e"], self.d["u"], self.gates
-        dZ = self.bc["_dZt"].reshape(s * m, G * u)
+        dZ = self.bc["_dZ"].reshape(s * m, G * u)
         # (R7) dU = X^T dZ, (R8) dV = h_prev^T dZ_h, (R9) db = sum of dZ: sums over all steps
         # and samples, each one matrix product
         self.g["dU"] = self.fc["_Xt"].reshape(s * m, e).T @ dZ
@@ -341,7 +380,7 @@ class Recurrent(Layer):
         return {**super().config(), "units": self.d["u"], "sequences": self.sequences,
                 "initializer": init or "glorot_uniform", "recurrent_initializer": rinit or "orthogonal",
                 "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
-                "stateful": self.stateful}
+                "stateful": self.stateful, "lean": self.lean}
 
     @staticmethod
     def make_activation(spec, owner):

@@ -46,9 +46,14 @@ class RNN(Recurrent):
         Variational dropout rates on the inputs and on ``h_{t-1}`` (one mask per sequence).
     stateful : bool
         Carry the final state into the next batch (truncated BPTT); ``reset_state()`` forgets it.
+    lean : bool
+        Backward writes the gradients over the forward caches it no longer needs (``fc["z"]``
+        here; the gate caches of LSTM and GRU): less memory, the same gradients, but those ``fc``
+        entries are None after backward (docs/concepts.md, "Memory").
     """
 
     gates = 1
+    lean_spent = ("z",)
 
     def __init__(self, units, activation="tanh", **kwargs):
         super().__init__(units, **kwargs)
@@ -67,9 +72,11 @@ class RNN(Recurrent):
         VT, act = self.bc["_VT"], self.activation
         Ht, Zt = self.fc["_Ht"], self.fc["_Zt"]
         dh_next = np.zeros_like(Ht[0])
-        for steps in self.reverse_chunks(dZt[0].nbytes + Ht[0].nbytes):
+        # z_t is read only by activations whose derivative needs it (lean: dz_t overwrites it)
+        spent = (Zt,) if act.needs_input else ()
+        for steps, chunks in self.backward_chunks(dZt[0].nbytes + Ht[0].nbytes, *spent):
             # act'(z_t) of a chunk of steps in one call into dZt; step t multiplies it by dh_t
-            act.derivative(Ht[1:][steps], Zt[steps], out=dZt[steps])
+            act.derivative(Ht[1:][steps], chunks[0] if chunks else None, out=dZt[steps])
             for t in reversed(range(steps.start, steps.stop)):
                 dh = np.add(dAt[t], dh_next, out=dHt[t])              # (RNN3)
                 if maskT is not None:
