@@ -157,6 +157,26 @@ def test_update_matches_torch(cls, ref, torch_name, kwargs):
                                        err_msg=f"{k} at step {step + 1}")
 
 
+@pytest.mark.parametrize("kwargs", [dict(lr=0.1), dict(lr=0.05, momentum=0.9, nesterov=True)],
+                         ids=["plain", "nesterov"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sgd_on_a_large_parameter_matches_the_formula_exactly(dtype, kwargs):
+    """Parameters larger than the optimizer's work array are updated a block at a time; that
+    changes no bit of p - lr g (against the by-hand reference, in the parameter's dtype)."""
+    layer = Dense(307, name="big")                # 300 x 307 > 65536: several blocks, one partial
+    layer.dtype = np.dtype(dtype)
+    layer.seed(0)
+    layer(np.ones((2, 300), dtype=dtype))
+    assert layer.p["W"].size > 65536 and layer.p["W"].size % 65536
+    start = {k: v.copy() for k, v in layer.p.items()}
+    grads = gradient_sequence(layer)[:3]
+    trace = run_ours(SGD(**kwargs), layer, grads)
+    expected = ref_sgd(start["W"], [g["W"] for g in grads], **kwargs)
+    for step in range(3):
+        assert trace[step]["W"].dtype == dtype
+        np.testing.assert_array_equal(trace[step]["W"], expected[step].astype(dtype))
+
+
 def test_registry_names_and_torch_defaults():
     assert set(OPTIMIZERS) == {"sgd", "rmsprop", "adagrad", "adam", "adamw"}
     for name, cls in OPTIMIZERS.items():
