@@ -9,7 +9,12 @@
 5. the LSTM backward loop: every elementwise step inside the loop (about 25 NumPy calls a step)
    against the step-independent factors computed for all steps first (6 elementwise calls a step);
 6. those factors prepared a chunk of steps at a time (Recurrent.chunk_bytes, 512 KiB) against all
-   steps at once, on the real LSTM layer at the L size.
+   steps at once, on the real LSTM layer at the L size;
+7. with 2 cores, the samples of a batch split between two Python threads (the rows of a batch are
+   independent sequences, so each thread could run the whole step loop on its half, BLAS on one
+   thread each) against one loop over the whole batch with 2 BLAS threads; not adopted;
+8. a training step with lean=True (backward writes the gradients over the gate caches) against the
+   default, LSTM and GRU at M.
 
 Run:  python bench/micro.py     (each thread count runs in its own subprocess)
 """
@@ -212,6 +217,78 @@ def chunk_case():
               f"{med['all steps']:.1f} ms, in chunks of {LSTM.chunk_bytes // 1024} KiB {med['chunks']:.1f} ms")
 
 
+def batch_threads_case():
+    """Forward + backward + gradients of an LSTM layer: the whole batch in one loop (BLAS on 2
+    threads) against each half of the batch in its own Python thread (BLAS on 1 thread each)."""
+    import numpy as np
+    from concurrent.futures import ThreadPoolExecutor
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        print("batch split over threads: skipped (needs threadpoolctl to pin BLAS to one thread)")
+        return
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from unrolled.layers import LSTM
+    controller, pool = ThreadpoolController(), ThreadPoolExecutor(2)
+    for (m, s, e, u) in ((64, 50, 32, 128), (128, 100, 64, 256)):
+        for dtype in (np.float32, np.float64):
+            X = np.random.default_rng(0).standard_normal((m, s, e)).astype(dtype)
+            dA = np.ones((m, u), dtype=dtype)
+            halves = [slice(0, m // 2), slice(m // 2, m)]
+            layers = []
+            for rows in [slice(0, m)] + halves:
+                layer = LSTM(u).seed(0)
+                layer.dtype = np.dtype(dtype)
+                layer(X[rows])
+                layers.append(layer)
+
+            def run(layer, rows):
+                layer.forward(X[rows])
+                layer.backward(dA[rows])
+                layer.compute_gradients()
+
+            def one_loop():
+                run(layers[0], slice(0, m))
+
+            def two_threads():
+                with controller.limit(limits=1, user_api="blas"):
+                    for job in [pool.submit(run, layer, rows) for layer, rows in zip(layers[1:], halves)]:
+                        job.result()
+            samples = {"one_loop": [], "two_threads": []}
+            for _ in range(7):
+                for f in (one_loop, two_threads):
+                    start = timeit.default_timer()
+                    f()
+                    samples[f.__name__].append((timeit.default_timer() - start) * 1e3)
+            med = {k: sorted(v)[len(v) // 2] for k, v in samples.items()}
+            print(f"LSTM (m={m}, s={s}, u={u}) {np.dtype(dtype).name}, 2 cores: one loop "
+                  f"{med['one_loop']:.1f} ms, batch halves in two threads {med['two_threads']:.1f} ms")
+
+
+def lean_case():
+    import numpy as np
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from unrolled.framework import SGD, Model
+    from unrolled.layers import GRU, LSTM, Dense
+    m, s, e, u = 64, 50, 32, 128
+    for cell in (LSTM, GRU):
+        for dtype in ("float32", "float64"):
+            rng = np.random.default_rng(0)
+            X = rng.standard_normal((m, s, e)).astype(dtype)
+            Y = np.eye(10, dtype=dtype)[rng.integers(0, 10, m)]
+            models = {lean: Model([cell(u, lean=lean), Dense(10, activation="softmax")], loss="cce",
+                                  optimizer=SGD(lr=0.01), dtype=dtype, seed=0) for lean in (False, True)}
+            samples = {False: [], True: []}
+            for _ in range(11):
+                for lean, model in models.items():
+                    start = timeit.default_timer()
+                    model.train_step(X, Y)
+                    samples[lean].append((timeit.default_timer() - start) * 1e3)
+            med = {k: sorted(v[1:])[len(v[1:]) // 2] for k, v in samples.items()}
+            print(f"{cell.__name__}-M training step {dtype}: default {med[False]:.1f} ms, "
+                  f"lean=True {med[True]:.1f} ms")
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "sigmoid":
         sigmoid_case()
@@ -219,8 +296,11 @@ if __name__ == "__main__":
         transpose_case()
         lstm_backward_case()
         chunk_case()
+        lean_case()
     elif len(sys.argv) > 1:
         product_case(sys.argv[1])
+        if sys.argv[1] == "2":
+            batch_threads_case()
     else:
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
         subprocess.run([sys.executable, __file__, "sigmoid"], env=env, check=True)
