@@ -49,12 +49,27 @@ class Optimizer:
             layer.update_parameters(self)
         self.iterations += 1
 
-    def _scratch(self, dtype, size=1 << 16):
-        """A reused work array (not state: never saved) for blockwise updates."""
+    block = 1 << 16       # elements per block of add_scaled_
+
+    def add_scaled_(self, a, alpha, x):
+        """In place ``a += alpha * x``; a parameter larger than ``block`` goes a block at a time
+        through a reused work array (not state: never saved).
+
+        The same arithmetic as ``a += alpha * x`` without its parameter-sized temporary: the SGD
+        update of a 784 x 256 float64 weight (bench MLP) took 160 instead of 225 us here, and the
+        step allocates no parameter-sized array (bench/README.md, memory table)."""
+        if not a.flags.c_contiguous or a.size <= self.block:
+            a += alpha * x
+            return a
         work = getattr(self, "_work", None)
-        if work is None or work.dtype != dtype:
-            work = self._work = np.empty(size, dtype=dtype)
-        return work
+        if work is None or work.dtype != a.dtype:
+            work = self._work = np.empty(self.block, dtype=a.dtype)
+        af, xf = a.reshape(-1), x.reshape(-1)     # af: a view (a is contiguous)
+        n, k = af.size, work.size
+        for i in range(0, n, k):
+            j = min(n, i + k)
+            af[i:j] += np.multiply(xf[i:j], alpha, out=work[:j - i])
+        return a
 
     def _update(self, p, g, lr, state):
         raise NotImplementedError
@@ -88,23 +103,6 @@ def _check(owner, **values):
         if not (isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(value)
                 and value >= 0):
             raise ValueError(f"{owner}: {name} must be a finite number >= 0, got {value!r}")
-
-
-def _add_scaled_(a, alpha, x, scratch):
-    """In place ``a += alpha * x``, a block of ``scratch.size`` elements at a time.
-
-    The same arithmetic as ``a += alpha * x`` without its full-size temporary: the SGD update of
-    a 784 x 256 float64 weight (bench MLP) took 160 instead of 225 us here and allocates no
-    parameter-sized array in the step (bench/README.md, memory table)."""
-    if not a.flags.c_contiguous or a.size <= scratch.size:
-        a += alpha * x
-        return a
-    af, xf = a.reshape(-1), x.reshape(-1)     # af: a view (a is contiguous)
-    n, k = af.size, scratch.size
-    for i in range(0, n, k):
-        j = min(n, i + k)
-        af[i:j] += np.multiply(xf[i:j], alpha, out=scratch[:j - i])
-    return a
 
 
 def _lerp_(a, b, w):
@@ -149,7 +147,7 @@ class SGD(Optimizer):
                 buf *= self.momentum
                 buf += (1.0 - self.dampening) * g
             g = g + self.momentum * buf if self.nesterov else buf
-        _add_scaled_(p, -lr, g, self._scratch(p.dtype))
+        self.add_scaled_(p, -lr, g)
 
     def config(self):
         return {"lr": self.base_lr, "momentum": self.momentum, "dampening": self.dampening,

@@ -130,7 +130,9 @@ class Dense(Layer):
     def compute_gradients(self):
         X2 = self.positions(self.fc["X"])[0]
         dZ2 = self._rows_like_input(self.bc["dZ"])
-        self.g["dW"] = X2.T @ dZ2                            # (D5)
+        # (D5) into the gradient buffer of the last step (the model reads g, never keeps it):
+        # no parameter-sized allocation per step
+        np.matmul(X2.T, dZ2, out=self.cache(self.g, "dW", self.fs["W"]))
         self.g["db"] = dZ2.sum(axis=0, keepdims=True)        # (D6)
 
     def config(self):

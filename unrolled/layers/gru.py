@@ -138,13 +138,16 @@ class GRU(Recurrent):
         dh_next = np.zeros((m, u), dtype=self.dtype)
         dh_prev = np.empty((m, u), dtype=self.dtype)
         dhu = np.empty((m, u), dtype=self.dtype)            # scratch: dh_t * u_t
+        scratch = None
         for steps, chunks in self.backward_chunks(dZt[0].nbytes + Gt[0].nbytes, *spent):
             G, Fs = chunks[0].reshape(-1, m, 3, u), F[steps]   # this chunk: G[t - steps.start]
             R, Ug, N = G[:, :, 0], G[:, :, 1], G[:, :, 2]
+            if scratch is None:                                # the first chunk is the largest
+                scratch = self.cache(self.bc, "_chunk", G.shape[:2] + (u,))
+            tmp = scratch[:len(G)]
             # σ'(r), σ'(u), act'(n) in one pass over the whole rows (GateActivations), then the
-            # other factors; dHt serves as scratch, free until the loop fills it
+            # other factors
             gates.derivative(chunks[0], None if Zpre is None else Zpre[steps], out=dZt[steps])
-            tmp = dHt[steps]
             Fs[:, :, 2] *= np.subtract(1.0, Ug, out=tmp)                         # Fn
             Fs[:, :, 1] *= np.subtract(Hp[steps], N, out=tmp)                    # Fu
             if self.reset_after:
@@ -187,8 +190,9 @@ class GRU(Recurrent):
         # product over all steps.
         s, m, e, u = self.d["s"], self.d["m"], self.d["e"], self.d["u"]
         dZ = self.bc["_dZ"].reshape(s * m, 3 * u)
-        self.g["dU"] = self.fc["_Xt"].reshape(s * m, e).T @ dZ                    # (R7)
-        dV = np.empty_like(self.p["V"])
+        np.matmul(self.fc["_Xt"].reshape(s * m, e).T, dZ,
+                  out=self.cache(self.g, "dU", self.fs["U"]))                        # (R7)
+        dV = self.cache(self.g, "dV", self.fs["V"])
         Hp = self.recurrent_operand()
         dV[:, :2 * u] = Hp.T @ dZ[:, :2 * u]                                      # (R8)
         if self.reset_after:
@@ -197,7 +201,6 @@ class GRU(Recurrent):
             self.g["dbh"] = dNr.sum(axis=0, keepdims=True)
         else:
             dV[:, 2 * u:] = self.fc["_Mt"].reshape(s * m, u).T @ dZ[:, 2 * u:]
-        self.g["dV"] = dV
         self.g["db"] = dZ.sum(axis=0, keepdims=True)                              # (R9)
 
     def config(self):

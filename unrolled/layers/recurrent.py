@@ -10,9 +10,10 @@ one buffer of ``s + 1`` steps whose first entry is ``h0``: ``fc["hp"]`` (previou
 
 ``lean=True`` trades part of the white box for memory: the backward pass writes the gate
 gradients over the gate activations (and LSTM's dC_t over act(C_t), GRU's dn*r over hn_t), which
-it reads for the last time a chunk of steps earlier. A training step then keeps little more than
-the forward caches (bench/README.md, memory table); the overwritten ``fc`` entries are set to
-None, and a second backward without a new forward raises instead of reading gradients as gates.
+it reads for the last time a chunk of steps earlier, and keeps dh_t only during step t. A training
+step then holds little more than the forward caches (bench/README.md, memory table); the
+overwritten ``fc`` entries and ``bc["dh"]`` are None, and a second backward without a new forward
+raises instead of reading gradients as gates.
 """
 import numpy as np
 
@@ -92,7 +93,7 @@ class Recurrent(Layer):
 
     ``lean=True``: backward overwrites the forward caches it no longer needs with gradients
     (module docstring); the gradients are bit-identical, the ``fc`` entries named in
-    ``lean_spent`` are None after backward.
+    ``lean_spent`` and ``bc["dh"]`` are None after backward.
     """
 
     gates = 1
@@ -271,7 +272,11 @@ class Recurrent(Layer):
         # lean: dz_t overwrites the gate activations of step t (backward_chunks)
         dZt = self.fc["_Zt"] if self.lean else self.cache(self.bc, "_dZt", (s, m, G * u))
         self.bc["_dZ"] = dZt
-        dHt = self.cache(self.bc, "_dHt", (s, m, u))
+        if self.lean:    # dh_t is read only in step t: every step writes the same (m, u) block
+            block = self.cache(self.bc, "_dh", (m, u))
+            dHt = np.lib.stride_tricks.as_strided(block, (s, m, u), (0, *block.strides))
+        else:
+            dHt = self.cache(self.bc, "_dHt", (s, m, u))
         # V^T as a contiguous copy, once per pass: the per-step dz V^T then reads its operand in
         # order (about 1.3x faster in float32, a few % in float64, than through the transposed
         # view; bench/README.md)
@@ -281,7 +286,7 @@ class Recurrent(Layer):
             for key in self.lean_spent:
                 self.fc[key] = None
             self.spent = True
-        self.bc["dh"] = batch_major(dHt)
+        self.bc["dh"] = None if self.lean else batch_major(dHt)
         self.bc["dZ"] = batch_major(dZt)
         # (R6) gradient to the previous layer: one (s*m, G*u) @ (G*u, e) product (skipped for
         # the model's first layer, whose input needs no gradient)
@@ -316,11 +321,13 @@ class Recurrent(Layer):
 
         ``spent`` are the forward arrays that the backward pass overwrites with gradients when
         ``lean=True``: their chunks are then copies in a reused chunk-sized scratch, taken before
-        the first write; otherwise plain views. Either way step ``t`` of a chunk is
-        ``chunk[t - steps.start]``.
+        the first write (and a chunk holds at most a quarter of the steps); otherwise plain views.
+        Either way step ``t`` of a chunk is ``chunk[t - steps.start]``.
         """
         s = self.d["s"]
         k = max(1, min(s, self.chunk_bytes // max(1, bytes_per_step)))
+        if self.lean:        # the copies of a chunk stay under a quarter of the overwritten arrays
+            k = min(k, -(-s // 4))
         for stop in range(s, 0, -k):
             steps = slice(max(0, stop - k), stop)
             if not self.lean:
@@ -362,9 +369,10 @@ class Recurrent(Layer):
         s, m, e, u, G = self.d["s"], self.d["m"], self.d["e"], self.d["u"], self.gates
         dZ = self.bc["_dZ"].reshape(s * m, G * u)
         # (R7) dU = X^T dZ, (R8) dV = h_prev^T dZ_h, (R9) db = sum of dZ: sums over all steps
-        # and samples, each one matrix product
-        self.g["dU"] = self.fc["_Xt"].reshape(s * m, e).T @ dZ
-        self.g["dV"] = self.recurrent_operand().T @ dZ
+        # and samples, each one matrix product, into the gradient buffers of the last step (no
+        # parameter-sized allocation per step; copy g to keep it, as any cache)
+        np.matmul(self.fc["_Xt"].reshape(s * m, e).T, dZ, out=self.cache(self.g, "dU", self.fs["U"]))
+        np.matmul(self.recurrent_operand().T, dZ, out=self.cache(self.g, "dV", self.fs["V"]))
         self.g["db"] = dZ.sum(axis=0, keepdims=True)
 
     # ------------------------------------------------------------------ cell hooks
