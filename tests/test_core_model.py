@@ -147,6 +147,30 @@ def test_predict_returns_a_fresh_array_that_later_model_changes_do_not_touch():
     np.testing.assert_array_equal(P1, kept)
 
 
+def test_gradient_buffers_are_reused_and_hold_the_current_batch():
+    """The weight gradients of Dense and recurrent layers are written into the buffers of the
+    previous step (no parameter-sized allocation per step): after a second batch, g holds that
+    batch's gradients, the same as a fresh model's first batch gives."""
+    from unrolled.layers import GRU, LSTM
+    rng = np.random.default_rng(3)
+    X1, X2 = rng.standard_normal((2, 6, 5, 3))
+    Y1, Y2 = rng.standard_normal((2, 6, 2))
+
+    def build():
+        return Model([LSTM(4, sequences=True), GRU(3), Dense(2)], loss="mse", seed=1)
+    model = build()
+    model.compute_loss_and_gradients(X1, Y1)
+    before = {(l.name, k): v for l in model.layers for k, v in l.g.items()}
+    model.compute_loss_and_gradients(X2, Y2)
+    fresh = build()
+    fresh.compute_loss_and_gradients(X2, Y2)
+    for layer, ref in zip(model.layers, fresh.layers):
+        for key in ("dW", "dU", "dV"):
+            if key in layer.g:
+                assert layer.g[key] is before[(layer.name, key)], (layer.name, key)
+                np.testing.assert_array_equal(layer.g[key], ref.g[key], err_msg=f"{layer.name}.{key}")
+
+
 def test_history_keeps_per_epoch_lists_including_validation_and_lr():
     """History: one value per epoch for loss, metrics, val_* and the scheduled lr."""
     rng = _rng(4)
