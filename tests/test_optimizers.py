@@ -157,13 +157,15 @@ def test_update_matches_torch(cls, ref, torch_name, kwargs):
                                        err_msg=f"{k} at step {step + 1}")
 
 
+@pytest.mark.parametrize("layer_lr", [None, np.float64(0.1)], ids=["model_lr", "numpy_layer_lr"])
 @pytest.mark.parametrize("kwargs", [dict(lr=0.1), dict(lr=0.05, momentum=0.9, nesterov=True)],
                          ids=["plain", "nesterov"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_sgd_on_a_large_parameter_matches_the_formula_exactly(dtype, kwargs):
+def test_sgd_on_a_large_parameter_matches_the_formula_exactly(dtype, kwargs, layer_lr):
     """Parameters larger than the optimizer's work array are updated a block at a time; that
-    changes no bit of p - lr g (against the by-hand reference, in the parameter's dtype)."""
-    layer = Dense(307, name="big")                # 300 x 307 > 65536: several blocks, one partial
+    changes no bit of p - lr g (against the by-hand reference, in the parameter's dtype), also
+    when a layer's own lr is a NumPy float64 (it must not promote a float32 update)."""
+    layer = Dense(307, name="big", lr=layer_lr)   # 300 x 307 > 65536: several blocks, one partial
     layer.dtype = np.dtype(dtype)
     layer.seed(0)
     layer(np.ones((2, 300), dtype=dtype))
@@ -171,6 +173,8 @@ def test_sgd_on_a_large_parameter_matches_the_formula_exactly(dtype, kwargs):
     start = {k: v.copy() for k, v in layer.p.items()}
     grads = gradient_sequence(layer)[:3]
     trace = run_ours(SGD(**kwargs), layer, grads)
+    if layer_lr is not None:                      # the layer's lr at the optimizer's base lr
+        kwargs = {**kwargs, "lr": float(layer_lr)}
     expected = ref_sgd(start["W"], [g["W"] for g in grads], **kwargs)
     for step in range(3):
         assert trace[step]["W"].dtype == dtype

@@ -224,8 +224,10 @@ def test_padded_batch_equals_each_sequence_alone(cell, sequences, padding):
 
 
 @pytest.mark.parametrize("options", [{}, {"masked": True}, {"recurrent_dropout": 0.3},
-                                     {"activation": "swish"}],
-                         ids=["plain", "masked", "recurrent_dropout", "swish"])
+                                     {"activation": "swish"}, {"dtype": np.float32},
+                                     {"dropout": 0.2, "final_state_gradients": True}],
+                         ids=["plain", "masked", "recurrent_dropout", "swish", "float32",
+                              "dropout_dhT"])
 @pytest.mark.parametrize("cell", list(CELLS))
 def test_backward_in_chunks_and_lean_equal_all_steps_at_once(cell, options):
     """The backward loop prepares its step-independent factors a chunk of steps at a time
@@ -236,21 +238,30 @@ def test_backward_in_chunks_and_lean_equal_all_steps_at_once(cell, options):
     overwrites.)"""
     options = dict(options)
     masked = options.pop("masked", False)
-    X = _rng(8).standard_normal((M, S, E))
+    dtype = options.pop("dtype", np.float64)
+    final = options.pop("final_state_gradients", False)   # dhT (and dCT) from a state consumer
+    X = _rng(8).standard_normal((M, S, E)).astype(dtype)
     mask = np.ones((M, S), dtype=bool)
     mask[0, 3:] = False
     mask[2, 4:] = False
     results = []
     for chunk_bytes, lean in ((1 << 40, False), (1, False), (1, True), (1 << 40, True)):
-        layer = _layer(cell, sequences=True, lean=lean, **options)
+        layer = _layer(cell, dtype=dtype, sequences=True, lean=lean, **options)
         layer.input_gradient = True
         _randomize(layer, X)
         layer.training = True
         layer.rng = _rng(4)                       # the same dropout masks in every run
         layer.chunk_bytes = chunk_bytes
-        R = _rng(9).standard_normal((M, S, U))
+        R = _rng(9).standard_normal((M, S, U)).astype(dtype)
         kwargs = {"mask": mask} if masked else {}
-        A, dX, grads = _forward_backward(layer, X, R, **kwargs, **_states(layer))
+        A = layer(X, **kwargs, **_states(layer, dtype=dtype)).copy()
+        finals = {}
+        if final:
+            finals = {name: _rng(10 + i).standard_normal((M, U)).astype(dtype)
+                      for i, name in enumerate(("dhT", "dCT")[:len(layer.state_names)])}
+        dX = layer.backward(R, **finals).copy()
+        layer.compute_gradients()
+        grads = {k: v.copy() for k, v in layer.g.items()}
         kept = [k for k in ("dh", "dZ", "dh0", "dC", "dC0", "dNr") if k in layer.bc]
         assert (layer.bc["dh"] is None) == lean   # lean keeps dh_t only during step t
         kept = [k for k in kept if k != "dh" or not lean]
@@ -290,7 +301,7 @@ def test_lean_backward_overwrites_the_gate_caches_and_says_so(cell):
     assert layer.bc["dh"] is None and layer.bc["dZ"].shape == (M, S, GATES[cell] * U)
     for key, value in readable.items():       # what the parameter gradients read stays
         assert layer.fc[key] is value, key
-    with pytest.raises(RuntimeError, match=layer.label + ".*new forward pass"):
+    with pytest.raises(RuntimeError, match=layer.label + ".*new, complete forward pass"):
         layer.backward(R)
     layer(X)
     assert layer.fc["gates" if cell != "rnn" else "z"] is not None
@@ -302,6 +313,35 @@ def test_lean_backward_overwrites_the_gate_caches_and_says_so(cell):
     plain.backward(R)
     plain.backward(R)                         # without lean, backward may be repeated
     assert not np.shares_memory(plain.bc["dZ"], plain.fc["_Zt"])
+
+
+@pytest.mark.parametrize("lean", [False, True])
+def test_backward_after_a_failed_forward_is_an_error(lean):
+    """A forward pass that stops on bad input has already overwritten part of the caches: a
+    backward pass after it raises instead of returning gradients of a half-finished pass."""
+    X = _rng(8).standard_normal((M, S, E))
+    layer = _layer("lstm", sequences=True, lean=lean)
+    _randomize(layer, X)
+    R = np.ones((M, S, U))
+    layer(X)
+    layer.backward(R)
+    with pytest.raises(ValueError, match="mask must have shape"):
+        layer(X, mask=np.ones((M, S + 1), dtype=bool))
+    with pytest.raises(RuntimeError, match=layer.label + ".*new, complete forward pass"):
+        layer.backward(R)
+
+
+def test_gradient_norms_through_time_refuses_a_lean_layer():
+    """The per-step dh that the diagnostic reads is not kept by a lean layer: a clear error that
+    says what to do, not a crash on None."""
+    from unrolled.framework.diagnostics import gradient_norms_through_time
+    X = _rng(8).standard_normal((M, S, E))
+    Y = _rng(9).standard_normal((M, 2))
+    model = Model([LSTM(U, lean=True), Dense(2)], loss="mse", seed=0)
+    with pytest.raises(ValueError, match="lean=True.*layer.lean = False"):
+        gradient_norms_through_time(model, X, Y)
+    model.layers[0].lean = False
+    assert gradient_norms_through_time(model, X, Y).shape == (S,)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru_reset_after"])

@@ -103,6 +103,10 @@ def gradient_norms_through_time(model, X, Y, layer=None, mask=None):
         for l, carried in saved_carry:
             l.carried = carried
 
+    if getattr(target, "lean", False):
+        raise ValueError(f"gradient_norms_through_time: {target.label} has lean=True, which keeps "
+                         f"dL/dh_t only while the backward pass works on step t; set "
+                         f"layer.lean = False to read bc['dh']")
     try:
         # one evaluation-mode pass on a single sample sets every layer's shapes for this input
         # (the model checks Y against the output shape of the last forward pass)

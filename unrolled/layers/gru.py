@@ -39,7 +39,10 @@ class GRU(Recurrent):
     ``fc["z"]`` (update gate), ``fc["n"]``; ``fc["hn"]`` or ``fc["rh"]`` ``(m, s, u)``; ``fc["h"]``,
     ``fc["hp"]``, ``fc["hT"]`` as in :class:`RNN`; ``bc["dh"]``, ``bc["dZ"] (m, s, 3u)``,
     ``bc["dX"]``, ``bc["dh0"]``. ``activation`` (tanh) is the candidate's,
-    ``recurrent_activation`` (sigmoid) the gates'. Other parameters as in :class:`RNN`.
+    ``recurrent_activation`` (sigmoid) the gates'. Other parameters as in :class:`RNN`; with
+    ``lean=True`` backward writes ``dZ`` over the gates and ``dn * r`` over ``hn``, so
+    ``fc["gates"]``, its views, ``fc["hn"]`` and ``bc["dh"]`` are None after it
+    (docs/concepts.md, "Memory").
     """
 
     gates = 3

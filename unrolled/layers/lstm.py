@@ -49,7 +49,9 @@ class LSTM(Recurrent):
     ``activation`` (default tanh) is used for the candidate g and for tC; ``recurrent_activation``
     (default sigmoid) for i, f and o; ``gate_activations={"g": ..., "f": ...}`` overrides single
     gates. ``forget_bias`` (default 1.0, Jozefowicz et al. 2015) initializes the forget-gate bias.
-    Other parameters as in :class:`RNN`.
+    Other parameters as in :class:`RNN`; with ``lean=True`` backward writes ``dZ`` over the gates
+    and ``dC`` over ``tC``, so ``fc["gates"]``, its views and ``fc["tC"]``, and ``bc["dh"]`` are
+    None after it (docs/concepts.md, "Memory").
     """
 
     gates = 4

@@ -121,7 +121,7 @@ class Recurrent(Layer):
         self.stateful = bool(stateful)
         self.carried = None   # final states carried to the next batch when stateful
         self.lean = bool(lean)
-        self.spent = False    # True after a lean backward, until the next forward
+        self.backward_ready = False   # a complete forward pass whose caches backward may use
 
     # ------------------------------------------------------------------ shapes and parameters
     def compute_shapes(self, A):
@@ -177,7 +177,7 @@ class Recurrent(Layer):
                             f"are {sorted(allowed | {'h0'})}, and mask")
         m, s, e, u, G = self.d["m"], self.d["s"], self.d["e"], self.d["u"], self.gates
         self.fc["X"] = A
-        self.spent = False
+        self.backward_ready = False      # until the caches below are complete
         # (R1) time-major copy of the input, with the input dropout mask
         Xt = self.cache(self.fc, "_Xt", (s, m, e))
         np.copyto(Xt, batch_major(A))
@@ -207,6 +207,7 @@ class Recurrent(Layer):
         self.fc["h"] = batch_major(Ht[1:])
         self.fc["hp"] = batch_major(Ht[:-1])
         self.fc["hT"] = Ht[-1]
+        self.backward_ready = True
         if self.stateful:
             self.carried = {name: self.fc[name + "T"].copy() for name in self.state_names}
         # (R4) output: every step, or the last state
@@ -253,9 +254,10 @@ class Recurrent(Layer):
             if grad is not None and np.shape(grad) != (m, u):
                 raise ValueError(f"{self.label}: {name} must have shape (m, u) = {(m, u)}, "
                                  f"got {np.shape(grad)}")
-        if self.spent:
-            raise RuntimeError(f"{self.label}: backward needs a new forward pass: with lean=True "
-                               f"the last backward overwrote the gate caches with gradients")
+        if not self.backward_ready:
+            raise RuntimeError(f"{self.label}: backward needs a new, complete forward pass (the "
+                               f"last forward pass failed, or lean=True and the last backward "
+                               f"overwrote the gate caches with gradients)")
         self.bc["dA"] = dA
         self.bc["dCT"] = dCT
         # (R5) gradient arriving from the output at each step (zero except the last when
@@ -285,7 +287,7 @@ class Recurrent(Layer):
         if self.lean:
             for key in self.lean_spent:
                 self.fc[key] = None
-            self.spent = True
+            self.backward_ready = False
         self.bc["dh"] = None if self.lean else batch_major(dHt)
         self.bc["dZ"] = batch_major(dZt)
         # (R6) gradient to the previous layer: one (s*m, G*u) @ (G*u, e) product (skipped for
@@ -380,6 +382,11 @@ class Recurrent(Layer):
         raise NotImplementedError
 
     def backward_steps(self, dAt, dZt, dHt, maskT):
+        """Fill dZt[t] (and dHt[t] = dL/dh_t) for every step, last first, and bc["dh0"].
+
+        With ``lean=True``, ``dZt`` is the gate cache itself (read the gates through
+        ``backward_chunks`` before writing) and every ``dHt[t]`` is the same (m, u) block: valid
+        only during step t, never scratch for other steps."""
         raise NotImplementedError
 
     def config(self):
