@@ -192,14 +192,14 @@ class GRU(Recurrent):
         # with dn * r (reset_after) or rh_t with dn (reset_after=False). Each block is one
         # product over all steps.
         s, m, e, u = self.d["s"], self.d["m"], self.d["e"], self.d["u"]
-        dZ = self.bc["_dZ"].reshape(s * m, 3 * u)
+        dZ = batch_major(self.bc["dZ"]).reshape(s * m, 3 * u)    # time-major: a view
         np.matmul(self.fc["_Xt"].reshape(s * m, e).T, dZ,
                   out=self.cache(self.g, "dU", self.fs["U"]))                        # (R7)
         dV = self.cache(self.g, "dV", self.fs["V"])
         Hp = self.recurrent_operand()
         dV[:, :2 * u] = Hp.T @ dZ[:, :2 * u]                                      # (R8)
         if self.reset_after:
-            dNr = self.bc["dNr"].swapaxes(0, 1).reshape(s * m, u)   # time-major: a view
+            dNr = batch_major(self.bc["dNr"]).reshape(s * m, u)
             dV[:, 2 * u:] = Hp.T @ dNr
             self.g["dbh"] = dNr.sum(axis=0, keepdims=True)
         else:

@@ -273,7 +273,6 @@ class Recurrent(Layer):
             dAt = [np.zeros((m, u), dtype=self.dtype)] * (s - 1) + [last]
         # lean: dz_t overwrites the gate activations of step t (backward_chunks)
         dZt = self.fc["_Zt"] if self.lean else self.cache(self.bc, "_dZt", (s, m, G * u))
-        self.bc["_dZ"] = dZt
         if self.lean:    # dh_t is read only in step t: every step writes the same (m, u) block
             block = self.cache(self.bc, "_dh", (m, u))
             dHt = np.lib.stride_tricks.as_strided(block, (s, m, u), (0, *block.strides))
@@ -369,7 +368,7 @@ class Recurrent(Layer):
 
     def compute_gradients(self):
         s, m, e, u, G = self.d["s"], self.d["m"], self.d["e"], self.d["u"], self.gates
-        dZ = self.bc["_dZ"].reshape(s * m, G * u)
+        dZ = batch_major(self.bc["dZ"]).reshape(s * m, G * u)    # time-major: a view
         # (R7) dU = X^T dZ, (R8) dV = h_prev^T dZ_h, (R9) db = sum of dZ: sums over all steps
         # and samples, each one matrix product, into the gradient buffers of the last step (no
         # parameter-sized allocation per step; copy g to keep it, as any cache)
