@@ -14,7 +14,11 @@
    independent sequences, so each thread could run the whole step loop on its half, BLAS on one
    thread each) against one loop over the whole batch with 2 BLAS threads; not adopted;
 8. a training step with lean=True (backward writes the gradients over the gate caches) against the
-   default, LSTM and GRU at M.
+   default, LSTM and GRU at M;
+9. ufuncs on the column blocks of fused gate rows (z[:, :2u]) against contiguous scratch and a copy
+   back (GRU.forward_steps), a row broadcast over m rows against the row repeated
+   (GateActivations.rows_of), and the LSTM backward's two gate-block multiplies against one
+   multiplier row built by copies.
 
 Run:  python bench/micro.py     (each thread count runs in its own subprocess)
 """
@@ -289,6 +293,59 @@ def lean_case():
                   f"lean=True {med[True]:.1f} ms")
 
 
+def strided_case():
+    """Why the step loops avoid ufuncs on the column blocks of fused rows and on broadcast rows."""
+    import numpy as np
+
+    def us(f):
+        return min(timeit.repeat(f, number=300, repeat=7)) / 300 * 1e6
+    for dtype in (np.float32, np.float64):
+        name = np.dtype(dtype).name
+        rng = np.random.default_rng(0)
+        for m, u in ((32, 32), (64, 128), (128, 256)):
+            Z = rng.uniform(-1, 1, (m, 3 * u)).astype(dtype)      # a fused GRU row block [r u n]
+            hv = rng.uniform(-1, 1, (m, 3 * u)).astype(dtype)
+            block, contiguous = Z[:, :2 * u], np.ascontiguousarray(Z[:, :2 * u])
+            out = np.empty_like(contiguous)
+            hv_block, hv_contiguous = hv[:, :2 * u], np.ascontiguousarray(hv[:, :2 * u])
+
+            def on_block():                     # z[:, :2u] += hv[:, :2u], then a sigmoid pass
+                np.add(block, hv_block, out=block)
+                np.multiply(block, 0.5, out=block)
+
+            def contiguous_then_copy():         # the same into contiguous scratch, one copy back
+                np.add(block, hv_block, out=out)
+                np.multiply(out, 0.5, out=out)
+                np.copyto(block, out)
+            print(f"GRU gate block {name} m={m} u={u}: one add on the column blocks "
+                  f"{us(lambda: np.add(block, hv_block, out=block)):.1f} us, on contiguous arrays "
+                  f"{us(lambda: np.add(contiguous, hv_contiguous, out=out)):.1f} us; add + scale on the "
+                  f"column block {us(on_block):.1f} us, into contiguous scratch + copy back "
+                  f"{us(contiguous_then_copy):.1f} us")
+            # factors of magnitude 1, so that repeating a sample never makes subnormal numbers
+            # (which would slow every variant down)
+            G = rng.uniform(0.1, 0.9, (m, 4 * u)).astype(dtype)   # a fused LSTM row block
+            row = np.repeat(np.array([-1.0, 1.0, 1.0, -1.0], dtype=dtype), u)
+            tiled = np.tile(row, (m, 1))
+            print(f"LSTM gate scale {name} m={m} u={u}: z *= one row (broadcast) "
+                  f"{us(lambda: np.multiply(G, row, out=G)):.1f} us, z *= the row repeated "
+                  f"over m rows ({tiled.nbytes >> 10} KiB) {us(lambda: np.multiply(G, tiled, out=G)):.1f} us")
+            F = G.reshape(m, 4, u)
+            dC, dh = rng.choice(np.array([-1.0, 1.0], dtype=dtype), (2, m, u))
+            W = np.empty_like(F)
+
+            def on_blocks():                    # F[:, :3] *= dC, F[:, 3] *= dh
+                F[:, :3] *= dC[:, None]
+                F[:, 3] *= dh
+
+            def one_multiplier():               # [dC dC dC dh] built by copies, one multiply
+                np.copyto(W[:, :3], dC[:, None])
+                np.copyto(W[:, 3], dh)
+                F.__imul__(W)
+            print(f"LSTM backward step {name} m={m} u={u}: two multiplies on gate blocks "
+                  f"{us(on_blocks):.1f} us, one multiplier row built by copies {us(one_multiplier):.1f} us")
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "sigmoid":
         sigmoid_case()
@@ -297,6 +354,7 @@ if __name__ == "__main__":
         lstm_backward_case()
         chunk_case()
         lean_case()
+        strided_case()
     elif len(sys.argv) > 1:
         product_case(sys.argv[1])
         if sys.argv[1] == "2":

@@ -545,15 +545,21 @@ def test_clear_errors():
     ("sigmoid", "relu", "tanh", "hard_sigmoid"),      # one call per group of equal gates
     ("swish", "swish", "tanh", "sigmoid"),
 ], ids=["lstm_default", "mixed_tanh_sigmoid", "other", "needs_input"])
-def test_fused_gate_block_equals_each_gate_on_its_own(gates, dtype):
+@pytest.mark.parametrize("tile_bytes", [1 << 18, 0], ids=["rows_repeated", "one_row"])
+def test_fused_gate_block_equals_each_gate_on_its_own(gates, dtype, tile_bytes, monkeypatch):
     """GateActivations on a (s, m, 4u) block equals every gate's activation applied to its own
-    column block, and its derivative equals each activation's derivative."""
+    column block, and its derivative equals each activation's derivative, whether the per-column
+    scale and shift are repeated over the rows (small blocks) or broadcast from one row."""
     from unrolled.framework import get_activation
     from unrolled.layers.recurrent import GateActivations
+    monkeypatch.setattr(GateActivations, "tile_bytes", tile_bytes)
     u = 3
     z = np.random.default_rng(5).uniform(-6, 6, size=(2, 4, 4 * u)).astype(dtype)
     acts = [get_activation(g) for g in gates]
     block = GateActivations(acts, u, dtype)
+    if block.alpha is not None:
+        alpha, _ = block.rows_of(z)
+        assert alpha.shape == ((4, 4 * u) if tile_bytes else (4 * u,))
     assert (block.alpha is not None) == all(g in ("sigmoid", "tanh") for g in gates)
     a = block.forward(z.copy())
     d = block.derivative(a, z, out=np.empty_like(z))

@@ -40,6 +40,8 @@ class GateActivations:
     Other activations: adjacent gates with the same activation share one call.
     """
 
+    tile_bytes = 1 << 18     # largest alpha (and beta) repeated over the rows of a step (rows_of)
+
     def __init__(self, acts, u, dtype):
         self.groups = []
         for k, act in enumerate(acts):
@@ -48,7 +50,7 @@ class GateActivations:
                 self.groups[-1] = (last, slice(self.groups[-1][1].start, (k + 1) * u))
             else:
                 self.groups.append((act, slice(k * u, (k + 1) * u)))
-        self.alpha = self.beta = None
+        self.alpha = self.beta = self._rows = None
         if all(type(act) in (Sigmoid, Tanh) for act in acts):
             half = [type(act) is Sigmoid for act in acts]
             self.alpha = np.repeat(np.where(half, 0.5, 1.0), u).astype(dtype)
@@ -59,14 +61,27 @@ class GateActivations:
     def forward(self, z):
         """Activations of the pre-activations ``z``, in place."""
         if self.alpha is not None:
-            z *= self.alpha
+            alpha, beta = self.rows_of(z)
+            z *= alpha
             np.tanh(z, out=z)
-            z *= self.alpha
-            z += self.beta
+            z *= alpha
+            z += beta
             return z
         for act, cols in self.groups:
             act.forward(z[..., cols], out=z[..., cols])
         return z
+
+    def rows_of(self, z):
+        """``alpha`` and ``beta`` for ``z``: repeated over its rows (built once per row count)
+        while they are small, else one row. A ufunc with an operand of the same shape ran about
+        2x faster here than with one row broadcast over many; above 256 KiB the two copies no
+        longer fit the CPU cache beside ``z`` and were slower (bench/micro.py)."""
+        rows = z.shape[-2] if z.ndim > 1 else 1
+        if rows * self.alpha.nbytes > self.tile_bytes:
+            return self.alpha, self.beta
+        if self._rows is None or len(self._rows[0]) != rows:
+            self._rows = (np.tile(self.alpha, (rows, 1)), np.tile(self.beta, (rows, 1)))
+        return self._rows
 
     def derivative(self, a, z, out):
         """da/dz of every gate from the outputs ``a`` (and pre-activations ``z`` when an
