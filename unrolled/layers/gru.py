@@ -79,7 +79,7 @@ class GRU(Recurrent):
         rz, nb = slice(0, 2 * u), slice(2 * u, 3 * u)
         hv = self.fc["_hV"]
         # Gate-major views (3, m, u) of the fused rows. NumPy runs a ufunc on a column block of
-        # a row-major array (z[:, :u]) through internal buffers, 2-6x slower here than on a
+        # a row-major array (z[:, :u]) through internal buffers, 1.4-4x slower here than on a
         # contiguous array (bench/micro.py): each step computes r, u and n in contiguous scratch
         # (RU, n) and copies the activations into the cache once.
         Zg = Zt.reshape(s, m, 3, u).transpose(0, 2, 1, 3)

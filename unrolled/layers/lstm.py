@@ -131,7 +131,7 @@ class LSTM(Recurrent):
         F = dZt.reshape(s, m, 4, u)
         gates = self.gate_block()
         # [dC_t, dC_t, dC_t, dh_t] of the step, so that (L7)-(L10) is one multiply on the contiguous
-        # row block dz_t: two multiplies on its gate blocks took 1.7-2.8x longer (ufuncs on column
+        # row block dz_t: two multiplies on its gate blocks took 1.6-3.0x longer (ufuncs on column
         # blocks of fused rows go through NumPy's buffers; bench/micro.py)
         dCdh = np.empty((m, 4, u), dtype=self.dtype)
         dh_next = np.zeros((m, u), dtype=self.dtype)
