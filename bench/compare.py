@@ -73,8 +73,7 @@ def compare(name, dtype, old, new, rounds, stat="median"):
                 step()
             samples[key].append((time.perf_counter() - start) / loops * 1e3)
     pick = min if stat == "min" else (lambda v: sorted(v)[len(v) // 2])
-    med = {key: pick(v) for key, v in samples.items()}
-    return med["rev"], med["tree"]
+    return pick(samples["rev"]), pick(samples["tree"])
 
 
 def main(argv=None):
