@@ -11,7 +11,7 @@ import pytest
 from unrolled.framework import (ACTIVATIONS, INITIALIZERS, LOSSES, METRICS, SGD, Model,
                                 get_activation, get_loss, get_optimizer)
 from unrolled.framework.optimizers import OPTIMIZERS
-from unrolled.layers import Dense
+from unrolled.layers import GRU, LSTM, RNN, Bidirectional, Dense, Dropout, Embedding, RepeatVector
 
 
 def _rng(seed=0):
@@ -65,6 +65,31 @@ def test_feature_count_change_after_build_is_refused():
     with pytest.raises(ValueError, match=r"Dense 'dense_0': built for inputs with n = 3 features, "
                                          r"got 4"):
         model.predict(rng.standard_normal((6, 4)))
+
+
+@pytest.mark.parametrize("make, X", [
+    (lambda: Dense(3), np.zeros((4, 2))),
+    (lambda: Dense(3), np.zeros((4, 5, 2))),
+    (lambda: Dropout(0.5), np.zeros((4, 2))),
+    (lambda: Embedding(10, 3), np.zeros((4, 5), dtype=int)),
+    (lambda: RepeatVector(3), np.zeros((4, 2))),
+    (lambda: RNN(3), np.zeros((4, 5, 2))),
+    (lambda: LSTM(3), np.zeros((4, 5, 2))),
+    (lambda: GRU(3), np.zeros((4, 5, 2))),
+    (lambda: Bidirectional(LSTM(3)), np.zeros((4, 5, 2))),
+], ids=["dense", "dense_3d", "dropout", "embedding", "repeat_vector", "rnn", "lstm", "gru",
+        "bidirectional"])
+def test_direct_forward_on_a_shape_compute_shapes_did_not_see_names_both_shapes(make, X):
+    """The model builds every layer from X[:1]; calling the hook forward itself with the full
+    batch skips compute_shapes, and says so instead of failing inside NumPy."""
+    layer = make()
+    layer.name = "probe"
+    Model([layer], seed=0).build(X)
+    with pytest.raises(ValueError, match=re.escape(
+            f"'probe': forward got input of shape {X.shape}, but its shapes were computed for "
+            f"{(1,) + X.shape[1:]}: call layer(A)")):
+        layer.forward(X)
+    assert layer(X).shape[0] == 4          # layer(A) runs compute_shapes first
 
 
 def test_one_hot_width_different_from_output_width_names_both_widths():

@@ -266,8 +266,8 @@ def test_backward_in_chunks_and_lean_equal_all_steps_at_once(cell, options):
         assert (layer.bc["dh"] is None) == lean   # lean keeps dh_t only during step t
         kept = [k for k in kept if k != "dh" or not lean]
         results.append((A, dX, grads, {k: np.copy(layer.bc[k]) for k in kept}))
-        # lean caps a chunk at a quarter of the steps (its copies are extra memory)
-        chunks = 1 if not lean else len(range(0, S, -(-S // 4)))
+        # lean caps a chunk at an eighth of the steps (its copies are extra memory)
+        chunks = 1 if not lean else len(range(0, S, -(-S // 8)))
         assert len(list(layer.backward_chunks(1))) == (chunks if chunk_bytes > 1 else S)
     A1, dX1, g1, b1 = results[0]
     for A2, dX2, g2, b2 in results[1:]:

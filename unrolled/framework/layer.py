@@ -121,6 +121,15 @@ class Layer:
             raise ValueError(f"{self.label}: expected {expected} {what}, got shape {A.shape} "
                              f"({A.ndim}-D)")
 
+    def check_input(self, A):
+        """Called first by ``forward``: ``A`` must have the shape ``compute_shapes`` last read.
+        ``layer(A)`` and the model run ``compute_shapes`` before every forward pass; a direct
+        ``layer.forward(A)`` on a new shape would otherwise fail deep inside NumPy."""
+        if np.shape(A) != self.fs.get("X"):
+            raise ValueError(f"{self.label}: forward got input of shape {np.shape(A)}, but its shapes "
+                             f"were computed for {self.fs.get('X')}: call layer(A), or "
+                             f"layer.build(A) before layer.forward(A)")
+
     def check_size(self, key, value):
         """Once parameters exist, the input size they were built for must not change."""
         if self.initialized and self.d.get(key) is not None and self.d[key] != value:

@@ -102,6 +102,7 @@ class Bidirectional(Layer):
                   for k, v in inner.p.items()}
 
     def forward(self, A, mask=None):
+        self.check_input(A)
         m, s = self.d["m"], self.d["s"]
         idx = self.fc["reverse_index"] = reversal_index(
             None if mask is None else np.asarray(mask, dtype=bool), m, s)

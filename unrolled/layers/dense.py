@@ -84,6 +84,7 @@ class Dense(Layer):
         return A.reshape(-1, A.shape[-1]), False
 
     def forward(self, A):
+        self.check_input(A)
         X = self.fc["X"] = A
         X2, time_major = self.positions(X)   # steps folded into the batch: one product
         u = self.d["u"]

@@ -62,6 +62,7 @@ class Dropout(Layer):
             self.fs["mask"] = A.shape
 
     def forward(self, A):
+        self.check_input(A)
         self.fc["X"] = A
         if not self.training or self.rate == 0.0:
             self.fc.pop("mask", None)

@@ -63,6 +63,7 @@ class Embedding(Layer):
         return ids
 
     def forward(self, A):
+        self.check_input(A)
         ids = self.fc["X"] = self._ids(A)
         self.fc["A"] = self.p["E"][ids]                                   # (E1)
         return self.fc["A"]

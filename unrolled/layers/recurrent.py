@@ -190,6 +190,7 @@ class Recurrent(Layer):
         if unknown:
             raise TypeError(f"{self.label}: unknown forward arguments {unknown}; initial states "
                             f"are {sorted(allowed | {'h0'})}, and mask")
+        self.check_input(A)
         m, s, e, u, G = self.d["m"], self.d["s"], self.d["e"], self.d["u"], self.gates
         self.fc["X"] = A
         self.backward_ready = False      # until the caches below are complete
@@ -337,13 +338,16 @@ class Recurrent(Layer):
 
         ``spent`` are the forward arrays that the backward pass overwrites with gradients when
         ``lean=True``: their chunks are then copies in a reused chunk-sized scratch, taken before
-        the first write (and a chunk holds at most a quarter of the steps); otherwise plain views.
+        the first write (and a chunk holds at most an eighth of the steps); otherwise plain views.
         Either way step ``t`` of a chunk is ``chunk[t - steps.start]``.
         """
         s = self.d["s"]
         k = max(1, min(s, self.chunk_bytes // max(1, bytes_per_step)))
-        if self.lean:        # the copies of a chunk stay under a quarter of the overwritten arrays
-            k = min(k, -(-s // 4))
+        # lean: the copies of a chunk stay under an eighth of the overwritten arrays. With a
+        # quarter, these copies and NumPy's buffers for the chunk's column-block ufuncs took a
+        # lean GRU-S step to 1.53x the arrays BPTT needs (bench/RESULTS.md memory table)
+        if self.lean:
+            k = min(k, -(-s // 8))
         for stop in range(s, 0, -k):
             steps = slice(max(0, stop - k), stop)
             if not self.lean:

@@ -26,6 +26,7 @@ class RepeatVector(Layer):
         self.fs["A"] = (A.shape[0], self.d["n"], A.shape[1])
 
     def forward(self, A):
+        self.check_input(A)
         self.fc["X"] = A
         self.fc["A"] = np.broadcast_to(A[:, None, :], self.fs["A"])     # (RV1), a read-only view
         return self.fc["A"]

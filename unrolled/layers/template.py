@@ -99,6 +99,7 @@ class Template(Layer):
     # -------------------------------------------------------------------------- hook 3: forward
     def forward(self, A):
         """Compute the output and cache in ``fc`` everything backward will need."""
+        self.check_input(A)                      # A has the shape compute_shapes read, else a clear error
         X = self.fc["X"] = A                     # cache the input: (T3) needs it
         # self.cache() returns a preallocated array, reused while the shape stays the same
         # (no allocation per batch). The model copies outputs it keeps.
