@@ -18,7 +18,10 @@
 9. ufuncs on the column blocks of fused gate rows (z[:, :2u]) against contiguous scratch and a copy
    back (GRU.forward_steps), a row broadcast over m rows against the row repeated
    (GateActivations.rows_of), and the LSTM backward's two gate-block multiplies against one
-   multiplier row built by copies.
+   multiplier row built by copies;
+10. the elementwise work of each step split by rows between the main thread and a waiting worker
+   thread (NumPy releases the interpreter lock inside a ufunc) against all of it on the main
+   thread, on a synthetic LSTM forward loop, with 1 and 2 BLAS threads; not adopted.
 
 Run:  python bench/micro.py     (each thread count runs in its own subprocess)
 """
@@ -346,6 +349,69 @@ def strided_case():
                   f"{us(on_blocks):.1f} us, one multiplier row built by copies {us(one_multiplier):.1f} us")
 
 
+def row_threads_case(threads):
+    """LSTM forward loop, 50 steps: the elementwise work of every step on the main thread, against
+    half of its rows handed to a worker thread (woken by an Event) while the main thread does the
+    other half; the matrix product of each step stays on the main thread."""
+    import threading
+    import numpy as np
+
+    class Worker:
+        def __init__(self):
+            self.go, self.done, self.job = threading.Event(), threading.Event(), None
+            threading.Thread(target=self.loop, daemon=True).start()
+
+        def loop(self):
+            while True:
+                self.go.wait()
+                self.go.clear()
+                self.job()
+                self.done.set()
+
+        def run(self, job):
+            self.job = job
+            self.done.clear()
+            self.go.set()
+    worker, s = Worker(), 50
+    for dtype in (np.float32, np.float64):
+        for m, u in ((64, 128), (128, 256)):
+            rng = np.random.default_rng(0)
+            V = rng.uniform(-0.1, 0.1, (u, 4 * u)).astype(dtype)
+            Z0 = rng.uniform(-1, 1, (s, m, 4 * u)).astype(dtype)
+            Z, H, C = Z0.copy(), np.zeros((s + 1, m, u), dtype), np.zeros((s + 1, m, u), dtype)
+            tC, hV = np.zeros((s, m, u), dtype), np.empty((m, 4 * u), dtype)
+            alpha = np.tile(np.repeat(np.array([0.5, 0.5, 1.0, 0.5], dtype), u), (m, 1))
+
+            def rows_of_step(t, r):             # the LSTM forward step after z += h V, on rows r
+                z = Z[t][r]
+                z += hV[r]
+                z *= alpha[r]
+                np.tanh(z, out=z)
+                z *= alpha[r]
+                z += 1.0 - alpha[r]
+                c = np.multiply(z[:, u:2 * u], C[t][r], out=C[t + 1][r])
+                c += z[:, :u] * z[:, 2 * u:3 * u]
+                np.tanh(c, out=tC[t][r])
+                np.multiply(z[:, 3 * u:], tC[t][r], out=H[t + 1][r])
+
+            def main_thread():
+                np.copyto(Z, Z0)
+                for t in range(s):
+                    np.matmul(H[t], V, out=hV)
+                    rows_of_step(t, slice(None))
+
+            def rows_split():
+                np.copyto(Z, Z0)
+                for t in range(s):
+                    np.matmul(H[t], V, out=hV)
+                    worker.run(lambda t=t: rows_of_step(t, slice(m // 2, m)))
+                    rows_of_step(t, slice(0, m // 2))
+                    worker.done.wait()
+            print(f"LSTM forward loop {np.dtype(dtype).name} m={m} u={u}, {threads} BLAS thread(s): "
+                  f"elementwise on the main thread {_best_ms(main_thread, 3):.2f} ms, rows split "
+                  f"with a worker thread {_best_ms(rows_split, 3):.2f} ms")
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "sigmoid":
         sigmoid_case()
@@ -357,6 +423,7 @@ if __name__ == "__main__":
         strided_case()
     elif len(sys.argv) > 1:
         product_case(sys.argv[1])
+        row_threads_case(sys.argv[1])
         if sys.argv[1] == "2":
             batch_threads_case()
     else:
