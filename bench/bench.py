@@ -143,12 +143,12 @@ def floor_products(spec, dtype, np):
     """The (A, B, out) operands of every matrix product of one fused unrolled step.
 
     Recurrent cell with G gates (G = 4 LSTM, 3 GRU, 1 RNN), time-major buffers:
-      forward   Xt (s*m, e) @ U (e, G*u)                       once
+      forward   [Xt 1] (s*m, e+1) @ [U; b] (e+1, G*u)          once (the bias rides along)
                 h_{t-1} (m, u) @ V (u, G*u)                    s times
                 H (m, u) @ W (u, 10)   [(s*m, u) @ W when many-to-many]
       backward  dW = H^T dZo,  dH = dZo W^T                    output Dense
                 dZ_t (m, G*u) @ V^T (G*u, u)                   s times (V^T a contiguous copy)
-                dU = Xt^T (e, s*m) @ dZ (s*m, G*u)
+                [dU; db] = [Xt 1]^T (e+1, s*m) @ dZ (s*m, G*u)
                 dV = Hprev^T (u, s*m) @ dZ (s*m, G*u)
       (no dX = dZ U^T: the first layer's input needs no gradient)
     MLP: X @ W1, H @ W2; dW2 = H^T dZ2, dH = dZ2 W2^T, dW1 = X^T dZ1 (no dX).
@@ -173,12 +173,12 @@ def floor_products(spec, dtype, np):
         return ops
     m, s, e, u, G = spec["m"], spec["s"], spec["e"], spec["u"], GATES[spec["kind"]]
     k = N_CLASSES
-    Xt, U, V, W = arr(s, m, e), arr(e, G * u), arr(u, G * u), arr(u, k)
+    Xt, U, V, W = arr(s, m, e + 1), arr(e + 1, G * u), arr(u, G * u), arr(u, k)
     Zt = out(s, m, G * u)
     Ht = arr(s + 1, m, u)
     dZt = arr(s, m, G * u)
     dh = out(m, u)
-    ops.append((Xt.reshape(s * m, e), U, Zt.reshape(s * m, G * u)))          # input projection
+    ops.append((Xt.reshape(s * m, e + 1), U, Zt.reshape(s * m, G * u)))      # input projection
     for t in range(s):
         ops.append((Ht[t], V, Zt[t]))                                        # recurrent product
     if spec["sequences"]:
@@ -194,8 +194,8 @@ def floor_products(spec, dtype, np):
     VT = np.ascontiguousarray(V.T)      # unrolled copies V^T once per backward pass
     for t in reversed(range(s)):
         ops.append((dZt[t], VT, dh))                                         # dh_{t-1}
-    dU, dV = out(e, G * u), out(u, G * u)
-    ops.append((Xt.reshape(s * m, e).T, dZt.reshape(s * m, G * u), dU))      # dU
+    dU, dV = out(e + 1, G * u), out(u, G * u)
+    ops.append((Xt.reshape(s * m, e + 1).T, dZt.reshape(s * m, G * u), dU))  # [dU; db]
     ops.append((Ht[:-1].reshape(s * m, u).T, dZt.reshape(s * m, G * u), dV))  # dV
     return ops
 

@@ -21,7 +21,10 @@
    multiplier row built by copies;
 10. the elementwise work of each step split by rows between the main thread and a waiting worker
    thread (NumPy releases the interpreter lock inside a ufunc) against all of it on the main
-   thread, on a synthetic LSTM forward loop, with 1 and 2 BLAS threads; not adopted.
+   thread, on a synthetic LSTM forward loop, with 1 and 2 BLAS threads; not adopted;
+11. the bias of the input projection and its gradient through a column of ones next to the
+   time-major input, [X 1] [U; b] and [X 1]^T dZ = [dU; db] (Recurrent.forward, input_gradients),
+   against X U followed by Z += b, and X^T dZ followed by the sum of dZ.
 
 Run:  python bench/micro.py     (each thread count runs in its own subprocess)
 """
@@ -412,6 +415,43 @@ def row_threads_case(threads):
                   f"with a worker thread {_best_ms(rows_split, 3):.2f} ms")
 
 
+def bias_case():
+    """Input projection and its gradients with the bias as separate passes over Z and dZ, against
+    the bias carried by a column of ones in the same products."""
+    import numpy as np
+    for dtype in (np.float32, np.float64):
+        for (m, s, e, G, u) in ((64, 50, 32, 4, 128), (128, 100, 64, 1, 256), (128, 100, 64, 4, 256)):
+            rng = np.random.default_rng(0)
+            A = rng.uniform(-1, 1, (m, s, e)).astype(dtype)
+            U, b = rng.uniform(-1, 1, (e, G * u)).astype(dtype), rng.uniform(-1, 1, (1, G * u)).astype(dtype)
+            dZ = rng.uniform(-1, 1, (s * m, G * u)).astype(dtype)
+            Xt, Z, dU = np.empty((s, m, e), dtype), np.empty((s * m, G * u), dtype), np.empty_like(U)
+            X1, Ub, dUb = np.empty((s, m, e + 1), dtype), np.empty((e + 1, G * u), dtype), np.empty((e + 1, G * u), dtype)
+
+            def separate_forward():
+                np.copyto(Xt, A.swapaxes(0, 1))
+                np.matmul(Xt.reshape(s * m, e), U, out=Z)
+                Z.__iadd__(b)
+
+            def ones_forward():
+                np.copyto(X1[:, :, :e], A.swapaxes(0, 1))
+                X1[:, :, e] = 1.0
+                np.copyto(Ub[:e], U)
+                np.copyto(Ub[e:], b)
+                np.matmul(X1.reshape(s * m, e + 1), Ub, out=Z)
+
+            def separate_backward():
+                np.matmul(Xt.reshape(s * m, e).T, dZ, out=dU)
+                dZ.sum(axis=0, keepdims=True)
+
+            def ones_backward():
+                np.matmul(X1.reshape(s * m, e + 1).T, dZ, out=dUb)
+            print(f"input projection {np.dtype(dtype).name} m={m} s={s} e={e} {G}u={G * u}: "
+                  f"X U, then Z += b {_best_ms(separate_forward, 2):.2f} ms, [X 1] [U; b] "
+                  f"{_best_ms(ones_forward, 2):.2f} ms; X^T dZ and sum(dZ) "
+                  f"{_best_ms(separate_backward, 2):.2f} ms, [X 1]^T dZ {_best_ms(ones_backward, 2):.2f} ms")
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "sigmoid":
         sigmoid_case()
@@ -421,6 +461,7 @@ if __name__ == "__main__":
         chunk_case()
         lean_case()
         strided_case()
+        bias_case()
     elif len(sys.argv) > 1:
         product_case(sys.argv[1])
         row_threads_case(sys.argv[1])

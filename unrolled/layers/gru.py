@@ -201,10 +201,9 @@ class GRU(Recurrent):
         # dV in two column blocks: V_rz multiplies h_{t-1} with [dr, du]; V_n multiplies h_{t-1}
         # with dn * r (reset_after) or rh_t with dn (reset_after=False). Each block is one
         # product over all steps.
-        s, m, e, u = self.d["s"], self.d["m"], self.d["e"], self.d["u"]
+        s, m, u = self.d["s"], self.d["m"], self.d["u"]
         dZ = batch_major(self.bc["dZ"]).reshape(s * m, 3 * u)    # time-major: a view
-        np.matmul(self.fc["_Xt"].reshape(s * m, e).T, dZ,
-                  out=self.cache(self.g, "dU", self.fs["U"]))                        # (R7)
+        self.input_gradients(dZ)                                                  # (R7), (R9)
         dV = self.cache(self.g, "dV", self.fs["V"])
         Hp = self.recurrent_operand()
         dV[:, :2 * u] = Hp.T @ dZ[:, :2 * u]                                      # (R8)
@@ -214,7 +213,6 @@ class GRU(Recurrent):
             self.g["dbh"] = dNr.sum(axis=0, keepdims=True)
         else:
             dV[:, 2 * u:] = self.fc["_Mt"].reshape(s * m, u).T @ dZ[:, 2 * u:]
-        self.g["db"] = dZ.sum(axis=0, keepdims=True)                              # (R9)
 
     def config(self):
         return {**super().config(), "activation": activation_spec(self.activation),

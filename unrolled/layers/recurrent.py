@@ -194,17 +194,24 @@ class Recurrent(Layer):
         m, s, e, u, G = self.d["m"], self.d["s"], self.d["e"], self.d["u"], self.gates
         self.fc["X"] = A
         self.backward_ready = False      # until the caches below are complete
-        # (R1) time-major copy of the input, with the input dropout mask
-        Xt = self.cache(self.fc, "_Xt", (s, m, e))
+        # (R1) time-major copy of the input, with the input dropout mask, and a last column of
+        # ones that carries the bias through the products (R2) and (R7)+(R9)
+        Xt1 = self.cache(self.fc, "_Xt", (s, m, e + 1))
+        Xt = Xt1[:, :, :e]
         np.copyto(Xt, batch_major(A))
+        Xt1[:, :, e] = 1.0
         Dx = self._dropout_mask("dropout_mask", self.dropout, e)
         if Dx is not None:
             Xt *= Dx
         self._dropout_mask("recurrent_dropout_mask", self.recurrent_dropout, u)
-        # (R2) input projection of every step at once: one (s*m, e) @ (e, G*u) product
+        # (R2) input projection and bias of every step at once: one (s*m, e+1) @ (e+1, G*u)
+        # product [X 1] [U; b]. Adding b afterwards took one more pass over all of Z, 2-3% of an
+        # LSTM training step at M and L (bench/README.md, "Measured choices")
+        Ub = self.cache(self.fc, "_Ub", (e + 1, G * u))
+        np.copyto(Ub[:e], self.p["U"])
+        np.copyto(Ub[e:], self.p["b"])
         Zt = self.cache(self.fc, "_Zt", (s, m, G * u))
-        np.matmul(Xt.reshape(s * m, e), self.p["U"], out=Zt.reshape(s * m, G * u))
-        Zt += self.p["b"]
+        np.matmul(Xt1.reshape(s * m, e + 1), Ub, out=Zt.reshape(s * m, G * u))
         # (R3) state buffers of s + 1 steps, entry 0 holding the initial state
         Ht = self.cache(self.fc, "_Ht", (s + 1, m, u))
         h0 = self.initial_state("h", h0)
@@ -385,15 +392,23 @@ class Recurrent(Layer):
         Dh = self.fc["recurrent_dropout_mask"]
         return (Hp if Dh is None else Hp * Dh).reshape(s * m, u)
 
+    def input_gradients(self, dZ):
+        """(R7) dU = X^T dZ and (R9) db = sum of dZ over steps and samples, as one product over
+        all steps with the column of ones of (R1): [X 1]^T dZ = [dU; db]. ``g["dU"]`` and
+        ``g["db"]`` are the two row blocks of one buffer, reused by the next step (no
+        parameter-sized allocation per step; copy g to keep it, as any cache)."""
+        s, m, e = self.d["s"], self.d["m"], self.d["e"]
+        dUb = self.cache(self.bc, "_dUb", (e + 1, dZ.shape[1]))
+        np.matmul(self.fc["_Xt"].reshape(s * m, e + 1).T, dZ, out=dUb)
+        if self.g.get("dU") is None or self.g["dU"].base is not dUb:    # the same views each step
+            self.g["dU"], self.g["db"] = dUb[:e], dUb[e:]
+
     def compute_gradients(self):
-        s, m, e, u, G = self.d["s"], self.d["m"], self.d["e"], self.d["u"], self.gates
+        s, m, u, G = self.d["s"], self.d["m"], self.d["u"], self.gates
         dZ = batch_major(self.bc["dZ"]).reshape(s * m, G * u)    # time-major: a view
-        # (R7) dU = X^T dZ, (R8) dV = h_prev^T dZ_h, (R9) db = sum of dZ: sums over all steps
-        # and samples, each one matrix product, into the gradient buffers of the last step (no
-        # parameter-sized allocation per step; copy g to keep it, as any cache)
-        np.matmul(self.fc["_Xt"].reshape(s * m, e).T, dZ, out=self.cache(self.g, "dU", self.fs["U"]))
+        self.input_gradients(dZ)                                               # (R7), (R9)
+        # (R8) dV = h_prev^T dZ_h: one product over all steps
         np.matmul(self.recurrent_operand().T, dZ, out=self.cache(self.g, "dV", self.fs["V"]))
-        self.g["db"] = dZ.sum(axis=0, keepdims=True)
 
     # ------------------------------------------------------------------ cell hooks
     def forward_steps(self, Zt, Ht, maskT, states):
