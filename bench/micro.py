@@ -431,7 +431,7 @@ def bias_case():
             def separate_forward():
                 np.copyto(Xt, A.swapaxes(0, 1))
                 np.matmul(Xt.reshape(s * m, e), U, out=Z)
-                Z.__iadd__(b)
+                np.add(Z, b, out=Z)
 
             def ones_forward():
                 np.copyto(X1[:, :, :e], A.swapaxes(0, 1))

@@ -729,3 +729,28 @@ def test_changing_a_gate_activation_after_a_forward_pass_takes_effect():
     for name, value in changed.p.items():
         reference.p[name][...] = value
     np.testing.assert_array_equal(changed(X), reference(X))
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_dU_and_db_are_one_product_and_a_replaced_buffer_is_refilled(cell):
+    """(R7) and (R9) come from one product [X 1]^T dZ: g["dU"] and g["db"] are its two row blocks.
+    A gradient entry replaced from outside (zero_gradients, or a user's own array) must not be
+    left stale by the next backward pass."""
+    X = _rng(8).standard_normal((M, S, E))
+    R = _rng(9).standard_normal((M, S, U))
+    layer = _layer(cell, sequences=True)
+    _randomize(layer, X)
+    layer(X)
+    layer.backward(R)
+    layer.compute_gradients()
+    dZ = layer.bc["dZ"]
+    np.testing.assert_allclose(layer.g["dU"], np.einsum("mse,msg->eg", X, dZ), rtol=1e-12)
+    np.testing.assert_allclose(layer.g["db"][0], dZ.sum(axis=(0, 1)), rtol=1e-12)
+    expected = {k: layer.g[k].copy() for k in ("dU", "db")}
+    for replaced in ("dU", "db"):
+        layer.g[replaced] = np.zeros_like(layer.g[replaced])
+        layer(X)
+        layer.backward(R)
+        layer.compute_gradients()
+        for k, value in expected.items():
+            np.testing.assert_array_equal(layer.g[k], value, err_msg=f"{k} after replacing {replaced}")

@@ -352,7 +352,7 @@ class Recurrent(Layer):
         k = max(1, min(s, self.chunk_bytes // max(1, bytes_per_step)))
         # lean: the copies of a chunk stay under an eighth of the overwritten arrays. With a
         # quarter, these copies and NumPy's buffers for the chunk's column-block ufuncs took a
-        # lean GRU-S step to 1.53x the arrays BPTT needs (bench/RESULTS.md memory table)
+        # lean GRU-S step to 1.53x the arrays BPTT needs (now 1.44x; bench.py's memory table)
         if self.lean:
             k = min(k, -(-s // 8))
         for stop in range(s, 0, -k):
@@ -400,8 +400,8 @@ class Recurrent(Layer):
         s, m, e = self.d["s"], self.d["m"], self.d["e"]
         dUb = self.cache(self.bc, "_dUb", (e + 1, dZ.shape[1]))
         np.matmul(self.fc["_Xt"].reshape(s * m, e + 1).T, dZ, out=dUb)
-        if self.g.get("dU") is None or self.g["dU"].base is not dUb:    # the same views each step
-            self.g["dU"], self.g["db"] = dUb[:e], dUb[e:]
+        if any(getattr(self.g.get(k), "base", None) is not dUb for k in ("dU", "db")):
+            self.g["dU"], self.g["db"] = dUb[:e], dUb[e:]       # new views only when replaced
 
     def compute_gradients(self):
         s, m, u, G = self.d["s"], self.d["m"], self.d["u"], self.gates
