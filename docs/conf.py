@@ -2,7 +2,8 @@
 
 Build: ``python -m sphinx -W -q -b html docs docs/_build/html`` (warnings are errors).
 The pages are Markdown (MyST) so that they read as-is on GitHub; math is LaTeX between ``$``
-or ``$$`` and is rendered by MathJax.
+or ``$$``, typeset to MathML when the site is built (``_ext/mathml.py``): the pages need no
+script and no network.
 """
 import os
 import sys
@@ -10,6 +11,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)          # document the working tree, not an installed copy
+sys.path.insert(0, os.path.join(HERE, "_ext"))
 
 project = "unrolled"
 author = "the unrolled authors"
@@ -24,8 +26,9 @@ extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
-    "sphinx.ext.mathjax",
+    "mathml",                     # equations typeset at build time (no MathJax, no network)
 ]
+html_math_renderer = "mathml"
 
 source_suffix = {".md": "markdown"}
 root_doc = "index"
@@ -47,6 +50,7 @@ napoleon_custom_sections = [("Shapes", "notes")]
 
 # --- HTML
 html_theme = "alabaster"
+html_static_path = ["_static"]
 html_title = f"unrolled {release}"
 html_theme_options = {
     "description": "A white-box NumPy neural-network framework with exact backpropagation "

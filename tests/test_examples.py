@@ -254,39 +254,6 @@ def test_script_arguments():
         _common.parse_args("x", ["--epochs", "0"])
 
 
-def test_blas_threads_limits_and_restores_through_threadpoolctl(monkeypatch):
-    threadpoolctl = pytest.importorskip("threadpoolctl")
-    from unrolled.threads import blas_threads
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
-    blas = [p for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
-    if not blas:
-        pytest.skip("no BLAS library visible to threadpoolctl")
-    before = [p["num_threads"] for p in blas]
-    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
-        with blas_threads(1):
-            inside = [p["num_threads"] for p in threadpoolctl.threadpool_info()
-                      if p["user_api"] == "blas"]
-            assert inside == [1] * len(inside)
-    after = [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
-    assert after == before
-
-
-def test_blas_threads_without_threadpoolctl(monkeypatch):
-    import importlib.util
-    from unrolled import threads
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
-    real = importlib.util.find_spec
-    monkeypatch.setattr(threads.importlib.util, "find_spec",
-                        lambda name, *a: None if name == "threadpoolctl" else real(name, *a))
-    ran = []
-    with threads.blas_threads(1):           # optional: the block still runs
-        ran.append(True)
-    assert ran == [True]
-    with pytest.raises(ImportError, match=r"unrolled\[threads\]"):
-        with threads.blas_threads(1, required=True):
-            pass
-
-
 def test_a_thread_count_set_by_the_user_wins(monkeypatch):
     from unrolled import threads
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")

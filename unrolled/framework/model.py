@@ -22,6 +22,7 @@ from .layer import Layer
 from .losses import get_loss
 from .metrics import get_metric, task_for_loss
 from .optimizers import get_optimizer
+from ..threads import check_count, with_model_threads
 
 
 class TrainingDiverged(FloatingPointError):
@@ -81,11 +82,14 @@ class Model:
         Gradient clipping (see :mod:`unrolled.framework.clipping`).
     schedule : callable, optional
         ``schedule(epoch, base_lr) -> lr``, applied at the start of each epoch.
+    threads : int, optional
+        BLAS threads for ``train``, ``evaluate`` and ``predict``; by default chosen from the
+        environment and the model's size (:mod:`unrolled.threads`).
     """
 
     def __init__(self, layers, loss="mse", optimizer="sgd", metrics=(), seed=None,
                  dtype="float64", clip_norm=None, clip_layer_norm=None, clip_value=None,
-                 schedule=None, name="model"):
+                 schedule=None, name="model", threads=None):
         if isinstance(layers, Layer):
             layers = [layers]
         layers = list(layers)
@@ -127,6 +131,8 @@ class Model:
         if schedule is not None and not callable(schedule):
             raise TypeError(f"model: schedule must be callable(epoch, base_lr), got {schedule!r}")
         self.schedule = schedule
+        self.threads = None if threads is None else check_count(threads, "model: threads")
+        self.last_threads = None  # BLAS threads of the last train/evaluate/predict (unrolled.threads)
 
         self.seed = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**63)
         children = np.random.SeedSequence(self.seed).spawn(len(self.layers) + 1)
@@ -162,8 +168,9 @@ class Model:
         return all(layer.initialized for layer in self.layers)
 
     def build(self, X):
-        """Create every layer's parameters from a sample input (done lazily by train/predict)."""
-        self.forward(self._inputs(X[:1], "X"))
+        """Create every layer's parameters from a sample input (done lazily by train/predict);
+        states carried by stateful layers are left as they were."""
+        self._output_shape(self._inputs(X[:1], "X"))
         return self
 
     @property
@@ -378,6 +385,7 @@ class Model:
         return self._backup
 
     # ------------------------------------------------------------------ loops
+    @with_model_threads
     def train(self, X, Y, epochs=1, batch_size=32, shuffle=True, validation=None, verbose=1,
               callbacks=(), mask=None, validation_batch_size=None):
         """Train for ``epochs`` more epochs; returns the model's ``History``.
@@ -508,11 +516,13 @@ class Model:
             logs[name] = fn(A, Y, task=self.task, mask=mask)
         return logs
 
+    @with_model_threads
     def evaluate(self, X, Y, batch_size=256, mask=None):
         """``{"loss": ..., metric: ...}`` on (X, Y), in evaluation mode (no dropout)."""
         X, Y, mask = self._prepare(X, Y, mask)
         return self._evaluate(X, Y, mask, batch_size)
 
+    @with_model_threads
     def predict(self, X, batch_size=256, mask=None):
         """Outputs for X in evaluation mode (a fresh array)."""
         X = self._inputs(X, "X")
