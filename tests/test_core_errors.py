@@ -258,9 +258,10 @@ def test_dense_units_must_be_a_positive_integer(units):
 
 
 def test_layer_lr_and_penalties_must_be_valid():
-    with pytest.raises(ValueError, match=r"Dense 'a': lr must be > 0, got 0"):
+    with pytest.raises(ValueError, match=r"Dense 'a': lr must be a finite number > 0 or None, "
+                                         r"got 0"):
         Dense(2, name="a", lr=0)
-    with pytest.raises(ValueError, match=r"Dense 'a': l1 and l2 must be >= 0, got l1=-1"):
+    with pytest.raises(ValueError, match=r"Dense 'a': l1 must be a finite number >= 0, got -1"):
         Dense(2, name="a", l1=-1)
 
 

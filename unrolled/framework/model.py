@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-from . import clipping
+from . import checks, clipping, inputs
 from .callbacks import CallbackList
 from .layer import Layer
 from .losses import get_loss
@@ -51,13 +51,6 @@ class History(dict):
 
     def last(self):
         return {k: v[-1] for k, v in self.items() if v}
-
-
-def _as_float_array(value, name, dtype):
-    arr = np.asarray(value)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"model: {name} must be a numeric array, got dtype {arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=dtype)
 
 
 class Model:
@@ -163,8 +156,18 @@ class Model:
 
     def build(self, X):
         """Create every layer's parameters from a sample input (done lazily by train/predict)."""
-        self.forward(self._inputs(X[:1], "X"))
+        self._probe(self._inputs(X, "X"))
         return self
+
+    def _probe(self, X):
+        """Forward one sample ``X[:1]``; a shape error quotes the caller's ``X.shape``."""
+        try:
+            return self.forward(X[:1], training=False)
+        except ValueError as err:
+            reworded = inputs.with_caller_shape(err, X[:1], X)
+            if reworded is None:
+                raise
+            raise reworded from err
 
     @property
     def n_parameters(self):
@@ -184,75 +187,21 @@ class Model:
 
     # ------------------------------------------------------------------ data checks
     def _inputs(self, X, name):
-        if getattr(self.layers[0], "integer_input", False):
-            X = np.asarray(X)      # token ids stay integers (the layer checks their range)
-            if X.dtype == object or not np.issubdtype(X.dtype, np.number):
-                raise TypeError(f"model: {name} must hold integer token ids, got dtype {X.dtype}")
-        else:
-            X = _as_float_array(X, name, self.dtype)
-        if X.ndim == 0 or X.shape[0] == 0:
-            raise ValueError(f"model: {name} is empty (shape {X.shape}); need at least one sample")
-        if not np.isfinite(X).all():
-            raise ValueError(f"model: {name} contains NaN or inf")
-        return X
+        return inputs.check_inputs(X, name, self.dtype,
+                                   getattr(self.layers[0], "integer_input", False))
 
     def _mask(self, mask, X, name):
-        if mask is None:
-            return None
-        mask = np.asarray(mask)
-        if mask.dtype != bool:
-            raise TypeError(f"model: {name} must be a boolean array (True on real steps), "
-                            f"got dtype {mask.dtype}")
-        # token ids (m, s) for an Embedding, else features (m, s, e): the steps are axis 1
-        sequence = X.ndim == 2 if getattr(self.layers[0], "integer_input", False) else X.ndim >= 3
-        if not sequence or mask.shape != X.shape[:2]:
-            raise ValueError(f"model: {name} must have shape (m, s) = {X.shape[:2]} for inputs of "
-                             f"shape {X.shape}, got {mask.shape}")
-        return mask
+        return inputs.check_mask(mask, X, name, getattr(self.layers[0], "integer_input", False))
 
     def _targets(self, Y, X, A_shape, name):
         """Check ``Y`` against the output shape ``A_shape`` (samples, width, label range)."""
-        if self.loss.integer_targets:
-            Y = np.asarray(Y)
-            if Y.shape == A_shape[:-1] + (1,):
-                Y = Y[..., 0]
-            if Y.shape != A_shape[:-1]:
-                raise ValueError(f"model: loss 'scce' takes integer labels of shape {A_shape[:-1]} "
-                                 f"for outputs of shape {A_shape}, got {name} of shape {Y.shape}")
-            if not np.issubdtype(Y.dtype, np.integer):
-                if not np.all(np.mod(Y, 1) == 0):
-                    raise ValueError(f"model: loss 'scce' takes integer class labels; {name} has "
-                                     f"non-integer values")
-            if Y.min() < 0 or Y.max() >= A_shape[-1]:
-                raise ValueError(f"model: {name} labels must lie in [0, {A_shape[-1] - 1}] for an "
-                                 f"output of width {A_shape[-1]}, got [{Y.min()}, {Y.max()}]")
-            return Y.astype(np.intp)
-        Y = _as_float_array(Y, name, self.dtype)
-        if not np.isfinite(Y).all():
-            raise ValueError(f"model: {name} contains NaN or inf")
-        if Y.shape[0] != X.shape[0]:
-            raise ValueError(f"model: X has {X.shape[0]} samples but {name} has {Y.shape[0]}")
-        if Y.shape == A_shape[:-1] and A_shape[-1] == 1:
-            Y = Y[..., None]
-        if Y.shape[1:] != A_shape[1:]:
-            hint = ""
-            if self.loss.name == "cce" and Y.ndim == len(A_shape) - 1:
-                hint = " (integer labels: use loss='scce' or unrolled.datasets.one_hot)"
-            elif Y.ndim == len(A_shape) and Y.shape[-1] != A_shape[-1]:
-                hint = (f" (targets have width {Y.shape[-1]} but the last layer outputs "
-                        f"{A_shape[-1]})")
-            raise ValueError(f"model: {name} has shape {Y.shape}, expected (m,) + {A_shape[1:]} to "
-                             f"match the model's output{hint}")
-        if self.loss.name in ("bce", "cce") and (Y.min() < 0 or Y.max() > 1):
-            raise ValueError(f"model: loss {self.loss.name!r} needs targets in [0, 1], got "
-                             f"{name} values in [{Y.min()}, {Y.max()}]")
-        return Y
+        return inputs.check_targets(Y, X, A_shape, name, self.loss, self.dtype)
 
     def _output_shape(self, X):
         """Shape of the outputs for inputs X (one sample through the model, evaluation mode;
         states carried by stateful layers are kept as they were)."""
         carried = [(l, l.carried) for l in self.layers if getattr(l, "stateful", False)]
-        A = self.forward(X[:1], training=False)
+        A = self._probe(X)
         for layer, state in carried:
             layer.carried = state
         return (X.shape[0],) + A.shape[1:]
