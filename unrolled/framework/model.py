@@ -22,6 +22,7 @@ from .layer import Layer
 from .losses import get_loss
 from .metrics import get_metric, task_for_loss
 from .optimizers import get_optimizer
+from .schedules import checked_rate
 
 
 class TrainingDiverged(FloatingPointError):
@@ -78,7 +79,9 @@ class Model:
 
     def __init__(self, layers, loss="mse", optimizer="sgd", metrics=(), seed=None,
                  dtype="float64", clip_norm=None, clip_layer_norm=None, clip_value=None,
-                 schedule=None, name="model"):
+                 schedule=None, name="model", **unknown):
+        if unknown:    # lr=, epochs=... belong elsewhere: say where
+            raise self._unknown(unknown)
         if isinstance(layers, Layer):
             layers = [layers]
         layers = list(layers)
@@ -88,7 +91,7 @@ class Model:
             if not isinstance(layer, Layer):
                 raise TypeError(f"model: layer {i} must be a Layer, got {type(layer).__name__}")
         self.layers = layers
-        self.name = name
+        self.name = checks.text("model", "name", name)
         self._name_layers()
         # Nothing needs dL/dX of the model's input: the first layer skips that product.
         for layer in self.layers:
@@ -109,18 +112,19 @@ class Model:
         if self._fused:
             last.fused_output = True
         self.task = task_for_loss(self.loss.name)
+        metrics = [metrics] if isinstance(metrics, str) else metrics
         self.metrics = dict(get_metric(m, self.task) for m in metrics)
 
         self.optimizer = get_optimizer(optimizer)
-        for option, value in (("clip_norm", clip_norm), ("clip_layer_norm", clip_layer_norm),
-                              ("clip_value", clip_value)):
-            if value is not None and not value > 0:
-                raise ValueError(f"model: {option} must be > 0, got {value!r}")
-        self.clip_norm, self.clip_layer_norm, self.clip_value = clip_norm, clip_layer_norm, clip_value
+        self.clip_norm, self.clip_layer_norm, self.clip_value = (
+            checks.number("model", option, value, low=0, low_open=True, none=True)
+            for option, value in (("clip_norm", clip_norm), ("clip_layer_norm", clip_layer_norm),
+                                  ("clip_value", clip_value)))
         if schedule is not None and not callable(schedule):
             raise TypeError(f"model: schedule must be callable(epoch, base_lr), got {schedule!r}")
         self.schedule = schedule
 
+        checks.number("model", "seed", seed, low=0, integer=True, none=True)
         self.seed = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**63)
         children = np.random.SeedSequence(self.seed).spawn(len(self.layers) + 1)
         for layer, child in zip(self.layers, children):
@@ -131,6 +135,25 @@ class Model:
         self.history = History()
         self.stop_training = False
         self.last_grad_norm = None
+
+    #: Model(...) arguments that belong somewhere else, and where
+    MISPLACED = {"lr": "the optimizer's: optimizer=SGD(lr=0.1)",
+                 "learning_rate": "the optimizer's lr: optimizer=SGD(lr=0.1)",
+                 "epochs": "an argument of model.train(X, Y, epochs=...)",
+                 "batch_size": "an argument of model.train / predict / evaluate",
+                 "callbacks": "an argument of model.train(X, Y, callbacks=[...])",
+                 "clipnorm": "clip_norm= here", "clipvalue": "clip_value= here",
+                 "loss_fn": "loss= here", "criterion": "loss= here",
+                 "lr_schedule": "schedule= here", "scheduler": "schedule= here"}
+
+    def _unknown(self, unknown):
+        hints = {k: v for k, v in unknown.items() if k in self.MISPLACED}
+        if not hints:
+            return checks.unknown_arguments("model", type(self), unknown)
+        return TypeError("model: unknown argument" + ("s " if len(unknown) > 1 else " ")
+                         + "; ".join(f"{k}={v!r}" + (f": {self.MISPLACED[k]}"
+                                                     if k in self.MISPLACED else "")
+                                     for k, v in unknown.items()))
 
     # ------------------------------------------------------------------ structure
     def _name_layers(self):
@@ -298,10 +321,8 @@ class Model:
             norm = np.inf if any(not np.isfinite(g).all() for l in self.layers if l.trainable
                                  for g in l.g.values()) else np.finfo(np.float64).max
         if not (np.isfinite(loss) and np.isfinite(norm)):
-            bad = "loss" if not np.isfinite(loss) else "gradient norm"
-            raise TrainingDiverged(f"training diverged{where}: the {bad} is {loss if bad == 'loss' else norm}; "
-                                   f"parameters are left at their last finite values "
-                                   f"(lower the learning rate or clip gradients)")
+            raise TrainingDiverged(f"training diverged{where}: "
+                                   + self._divergence_cause(X, Y, loss, norm))
         # Keep the parameters before the update (in reused buffers) in case it overflows.
         params = [(layer, key, value) for layer in self.layers if layer.trainable
                   for key, value in layer.p.items()]
@@ -314,10 +335,39 @@ class Model:
             if not np.isfinite(value).all():
                 for (_, _, v2), saved in zip(params, backup):
                     np.copyto(v2, saved)
+                rate = layer.lr if layer.lr is not None else self.optimizer.lr
+                cause = ("lower the learning rate or clip gradients" if np.isfinite(rate) else
+                         f"the learning rate {rate} is not finite")
                 raise TrainingDiverged(f"training diverged{where}: the update made "
-                                       f"{layer.label}.{key} non-finite; parameters are "
-                                       f"restored to their last finite values")
+                                       f"{layer.label}.{key} non-finite from finite data, weights "
+                                       f"and gradients ({cause}); parameters are restored to "
+                                       f"their last finite values")
         return loss, A
+
+    def _divergence_cause(self, X, Y, loss, norm):
+        """Why the loss or a gradient is not finite, checked in the order a user can act on:
+        the data, the weights before the step (loaded or set), then what the step computed."""
+        for what, arr in (("input X", X), ("targets Y", Y)):
+            arr = np.asarray(arr)
+            if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+                return f"the {what} contains NaN or inf; nothing was updated (check the data)"
+        for layer in self.layers:
+            for key, value in layer.p.items():
+                if not np.isfinite(value).all():
+                    return (f"{layer.label}.{key} was already non-finite before this step (were "
+                            f"the weights loaded or set with NaN or inf?); nothing was updated")
+        if np.isfinite(loss):
+            bad = next((f"{l.label}.d{k[1:]}" for l in self.layers if l.trainable
+                        for k, g in l.g.items() if not np.isfinite(g).all()), "a gradient")
+            found = f"the gradient norm is {norm} ({bad} is not finite)"
+        else:
+            first = next((l.label for l in self.layers if isinstance(l.fc.get("A"), np.ndarray)
+                          and not np.isfinite(l.fc["A"]).all()), None)
+            found = f"the loss is {loss}" + (f" (the first non-finite output: {first})"
+                                              if first else "")
+        return (f"{found} with finite data and weights: the forward or backward pass overflowed; "
+                f"parameters are left at their last finite values (lower the learning rate or "
+                f"clip gradients)")
 
     def _backup_buffers(self, params):
         shapes = [(v.shape, v.dtype) for _, _, v in params]
@@ -336,10 +386,8 @@ class Model:
         defaults to 256 or more, and to ``batch_size`` when a layer is stateful (its state flows
         from one validation batch to the next, so their layout must match).
         """
-        if not (isinstance(epochs, (int, np.integer)) and epochs > 0):
-            raise ValueError(f"model.train: epochs must be a positive integer, got {epochs!r}")
-        if not (isinstance(batch_size, (int, np.integer)) and batch_size > 0):
-            raise ValueError(f"model.train: batch_size must be a positive integer, got {batch_size!r}")
+        epochs = checks.positive_int("model.train", "epochs", epochs)
+        batch_size = checks.positive_int("model.train", "batch_size", batch_size)
         X, Y, mask = self._prepare(X, Y, mask)
         val = None
         if validation is not None and hasattr(validation, "X") and hasattr(validation, "Y"):
@@ -359,7 +407,7 @@ class Model:
             for _ in range(epochs):
                 epoch = self.epoch
                 if self.schedule is not None:
-                    self.optimizer.lr = float(self.schedule(epoch, self.optimizer.base_lr))
+                    self.optimizer.lr = checked_rate(self.schedule, epoch, self.optimizer.base_lr)
                 self.reset_states()
                 cbs.call("on_epoch_begin", epoch)
                 order = self.rng.permutation(m) if shuffle else np.arange(m)
@@ -459,11 +507,13 @@ class Model:
 
     def evaluate(self, X, Y, batch_size=256, mask=None):
         """``{"loss": ..., metric: ...}`` on (X, Y), in evaluation mode (no dropout)."""
+        batch_size = checks.positive_int("model.evaluate", "batch_size", batch_size, none=True)
         X, Y, mask = self._prepare(X, Y, mask)
         return self._evaluate(X, Y, mask, batch_size)
 
     def predict(self, X, batch_size=256, mask=None):
         """Outputs for X in evaluation mode (a fresh array)."""
+        batch_size = checks.positive_int("model.predict", "batch_size", batch_size, none=True)
         X = self._inputs(X, "X")
         mask = self._mask(mask, X, "mask")
         return np.concatenate([A.copy() for _, A in self._batches(X, mask, batch_size)])
