@@ -180,6 +180,9 @@ def unknown_arguments(owner, cls, unknown):
                 hint = "did you mean betas=(beta1, beta2)? (one pair, as in PyTorch)"
         elif key in UNSUPPORTED:
             hint = f"not supported: {UNSUPPORTED[key]}"
+        elif ALIASES.get(key):
+            hint = (f"{key}= is the Keras/PyTorch name of {ALIASES[key][0]}=, which "
+                    f"{cls.__name__} does not take")
         else:
             close = difflib.get_close_matches(key, valid, n=2, cutoff=0.6)
             hint = f"did you mean {' or '.join(c + '=' for c in close)}?" if close else ""

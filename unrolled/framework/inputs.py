@@ -39,7 +39,7 @@ def as_float_array(value, name, dtype, owner="model"):
     arr = _array(value, name, owner)
     if arr.dtype.kind not in "biuf":
         raise _describe_dtype(arr, name, "a numeric array", owner)
-    return np.ascontiguousarray(arr, dtype=dtype)
+    return np.asarray(arr, dtype=dtype, order="C")      # (ascontiguousarray makes scalars 1-D)
 
 
 def _finite(arr, name, owner):
@@ -59,7 +59,10 @@ def check_inputs(X, name, dtype, integer_input=False, owner="model"):
             raise _describe_dtype(X, name, "an array of integer token ids", owner)
     else:
         X = as_float_array(X, name, dtype, owner)
-    if X.ndim == 0 or X.shape[0] == 0:
+    if X.ndim == 0:
+        raise ValueError(f"{owner}: {name} must be an array with the samples first, (m, ...), got "
+                         f"a scalar (shape ())")
+    if X.shape[0] == 0:
         raise ValueError(f"{owner}: {name} is empty (shape {X.shape}); need at least one sample")
     _finite(X, name, owner)
     return X

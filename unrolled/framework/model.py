@@ -137,8 +137,9 @@ class Model:
         self.last_grad_norm = None
 
     #: Model(...) arguments that belong somewhere else, and where
-    MISPLACED = {"lr": "the optimizer's: optimizer=SGD(lr=0.1)",
-                 "learning_rate": "the optimizer's lr: optimizer=SGD(lr=0.1)",
+    MISPLACED = {"lr": "the learning rate belongs to the optimizer: optimizer=SGD(lr=0.1)",
+                 "learning_rate": "the learning rate belongs to the optimizer: "
+                                  "optimizer=SGD(lr=0.1)",
                  "epochs": "an argument of model.train(X, Y, epochs=...)",
                  "batch_size": "an argument of model.train / predict / evaluate",
                  "callbacks": "an argument of model.train(X, Y, callbacks=[...])",
@@ -185,7 +186,8 @@ class Model:
     def _probe(self, X):
         """Forward one sample ``X[:1]``; a shape error quotes the caller's ``X.shape``."""
         try:
-            return self.forward(X[:1], training=False)
+            with np.errstate(over="ignore", invalid="ignore"):   # overflow: train_step reports it
+                return self.forward(X[:1], training=False)
         except ValueError as err:
             reworded = inputs.with_caller_shape(err, X[:1], X)
             if reworded is None:
@@ -363,8 +365,11 @@ class Model:
         else:
             first = next((l.label for l in self.layers if isinstance(l.fc.get("A"), np.ndarray)
                           and not np.isfinite(l.fc["A"]).all()), None)
+            A = self.layers[-1].fc.get("A")
+            size = (f" (the outputs are finite, up to |A| = {np.abs(A).max():.3g}: the loss "
+                    f"itself overflowed)" if isinstance(A, np.ndarray) and A.size else "")
             found = f"the loss is {loss}" + (f" (the first non-finite output: {first})"
-                                              if first else "")
+                                              if first else size)
         return (f"{found} with finite data and weights: the forward or backward pass overflowed; "
                 f"parameters are left at their last finite values (lower the learning rate or "
                 f"clip gradients)")
