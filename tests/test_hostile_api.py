@@ -20,7 +20,6 @@ from unrolled.framework import (SGD, Adagrad, Adam, AdamW, CosineAnnealing, CSVL
                                 ModelCheckpoint, ReduceLROnPlateau, RMSprop, Seq2Seq, Steady,
                                 StepDecay, TrainingDiverged, clipping, get_optimizer, get_schedule,
                                 gradcheck)
-from unrolled.framework.callbacks import Callback
 from unrolled.layers import GRU, LSTM, RNN, Bidirectional, Dense, Dropout, Embedding
 
 RNG = np.random.default_rng(0)
@@ -68,6 +67,12 @@ def with_nan_weight():
 def with_huge_weights():
     model = Model([Dense(4), Dense(2)], seed=0).build(X)
     model.layers[0].p["W"][...] = 1e300        # finite, but X @ W overflows for |X| > 1e9
+    return model
+
+
+def with_layer_lr(lr):
+    model = regressor()
+    model.layers[0].lr = lr                    # changed by hand after construction
     return model
 
 
@@ -329,6 +334,9 @@ DATA = [
      ["Y has shape (8, 5)", "(m,) + (2,)", "width 5", "outputs 2"]),
     ("train-4d-quotes-caller-shape", lambda: train(X=np.zeros((5, 2, 3, 4)), Y=np.zeros((5, 2))), V,
      ["Dense 'dense_0'", "2-D or 3-D", "got shape (5, 2, 3, 4)"]),
+    ("predict-batches-quote-caller-shape", lambda: regressor().predict(np.zeros((300, 2, 3, 4)),
+                                                                      batch_size=100), V,
+     ["2-D or 3-D", "got shape (300, 2, 3, 4)"]),
     ("lstm-2d-quotes-caller-shape", lambda: train(Model([LSTM(2)], seed=0)), V,
      ["LSTM 'lstm_0'", "3-D input (m, s, e)", "got shape (8, 3)"]),
     ("feature-count-changed", lambda: regressor().build(X).predict(np.zeros((2, 4))), V,
@@ -363,6 +371,12 @@ TRAINING = [
      ["model.evaluate", "batch_size", "0"]),
     ("evaluate-batch-word", lambda: regressor().evaluate(X, Y, batch_size="all"), T,
      ["batch_size", "'all' (str)"]),
+    ("train-validation_batch_size-zero", lambda: train(validation=(X, Y), validation_batch_size=0),
+     V, ["validation_batch_size", "positive integer", "got 0"]),
+    ("train-shuffle-str", lambda: train(shuffle="no"), T, ["shuffle", "True or False", "'no'"]),
+    ("train-optimizer-lr-negative", lambda: train(with_lr(-0.1)), V,
+     ["optimizer.lr", "finite number >= 0", "-0.1", "epoch 0"]),
+    ("train-optimizer-lr-nan", lambda: train(with_lr(math.nan)), V, ["optimizer.lr", "nan"]),
     ("train-validation-not-pair", lambda: train(validation=X), V,
      ["validation must be (X, Y), (X, Y, mask)"]),
     ("schedule-negative", lambda: train(regressor(schedule=lambda e, lr: -0.1)), V,
@@ -408,8 +422,8 @@ DIVERGENCE = [
     ("diverged-output-overflow", lambda: train(with_huge_weights(), X=X * 1e10),
      TrainingDiverged, ["first non-finite output: Dense", "finite data and weights",
                         "overflowed", "lower the learning rate"]),
-    ("diverged-lr-inf", lambda: train(with_lr(math.inf)), TrainingDiverged,
-     ["the update made", "learning rate inf is not finite"]),
+    ("diverged-layer-lr-inf", lambda: train(with_layer_lr(math.inf)), TrainingDiverged,
+     ["the update made", "Dense 'dense_0'.W non-finite", "learning rate inf is not finite"]),
     ("diverged-train_step-nan-input", lambda: regressor().build(X).train_step(
         np.full((2, 3), np.nan), np.zeros((2, 2))), TrainingDiverged,
      ["input X contains NaN or inf", "nothing was updated"]),

@@ -138,14 +138,15 @@ def check_targets(Y, X, A_shape, name, loss, dtype, owner="model"):
     return Y
 
 
-def with_caller_shape(err, probe, X):
-    """``err`` raised while one sample ``probe = X[:1]`` went through the model, re-worded with
-    the caller's shape ``X.shape`` in place of the probe's (or None if it does not quote it)."""
+def raise_with_caller_shape(err, part, X):
+    """Re-raise ``err``, raised while ``part`` (one sample ``X[:1]`` or one batch of ``X``) went
+    through the model, with the caller's shape ``X.shape`` in place of the part's."""
     message = str(err)
-    if str(probe.shape) not in message or probe.shape == X.shape:
-        return None
-    message = message.replace(str(probe.shape), str(X.shape))
+    if str(part.shape) not in message or part.shape == X.shape:
+        raise err
+    message = message.replace(str(part.shape), str(X.shape))
     try:
-        return type(err)(message)
+        reworded = type(err)(message)
     except TypeError:
-        return ValueError(message)
+        reworded = ValueError(message)
+    raise reworded from err

@@ -189,10 +189,7 @@ class Model:
             with np.errstate(over="ignore", invalid="ignore"):   # overflow: train_step reports it
                 return self.forward(X[:1], training=False)
         except ValueError as err:
-            reworded = inputs.with_caller_shape(err, X[:1], X)
-            if reworded is None:
-                raise
-            raise reworded from err
+            inputs.raise_with_caller_shape(err, X[:1], X)
 
     @property
     def n_parameters(self):
@@ -393,6 +390,8 @@ class Model:
         """
         epochs = checks.positive_int("model.train", "epochs", epochs)
         batch_size = checks.positive_int("model.train", "batch_size", batch_size)
+        checks.positive_int("model.train", "validation_batch_size", validation_batch_size, none=True)
+        shuffle = checks.flag("model.train", "shuffle", shuffle)
         X, Y, mask = self._prepare(X, Y, mask)
         val = None
         if validation is not None and hasattr(validation, "X") and hasattr(validation, "Y"):
@@ -413,6 +412,9 @@ class Model:
                 epoch = self.epoch
                 if self.schedule is not None:
                     self.optimizer.lr = checked_rate(self.schedule, epoch, self.optimizer.base_lr)
+                else:   # set by hand or by a callback: a negative rate would climb the loss
+                    checks.number(f"model.train (epoch {epoch})", "optimizer.lr",
+                                  self.optimizer.lr, low=0)
                 self.reset_states()
                 cbs.call("on_epoch_begin", epoch)
                 order = self.rng.permutation(m) if shuffle else np.arange(m)
@@ -476,8 +478,11 @@ class Model:
         batch_size = m if batch_size is None else batch_size
         for start in range(0, m, batch_size):
             sl = slice(start, start + batch_size)
-            yield sl, self.forward(X[sl], training=False,
-                                   mask=mask[sl] if mask is not None else None)
+            try:
+                A = self.forward(X[sl], training=False, mask=mask[sl] if mask is not None else None)
+            except ValueError as err:
+                inputs.raise_with_caller_shape(err, X[sl], X)
+            yield sl, A
 
     def reset_states(self):
         """Forget the states that stateful layers carry between batches."""
