@@ -148,8 +148,7 @@ class Model:
                  "lr_schedule": "schedule= here", "scheduler": "schedule= here"}
 
     def _unknown(self, unknown):
-        hints = {k: v for k, v in unknown.items() if k in self.MISPLACED}
-        if not hints:
+        if not any(key in self.MISPLACED for key in unknown):
             return checks.unknown_arguments("model", type(self), unknown)
         return TypeError("model: unknown argument" + ("s " if len(unknown) > 1 else " ")
                          + "; ".join(f"{k}={v!r}" + (f": {self.MISPLACED[k]}"
