@@ -20,9 +20,15 @@ class ArgumentTypeError(TypeError, ValueError):
     """An argument of the wrong type (a TypeError that is also a ValueError)."""
 
 
+def short_repr(value, limit=80):
+    """``repr(value)``, cut to ``limit`` characters (an array argument must not flood a message)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def received(value):
     """``'0.1' (str: pass the number itself, 0.1)``: the value, its type and a hint for strings."""
-    text = f"{value!r} ({type(value).__name__}"
+    text = f"{short_repr(value)} ({type(value).__name__}"
     if isinstance(value, str):
         try:
             float(value)
@@ -63,13 +69,19 @@ def number(owner, name, value, low=None, low_open=False, high=None, high_open=Fa
     kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, kinds):
         raise ArgumentTypeError(f"{owner}: {name} must be {expected}, got {received(value)}")
-    if not math.isfinite(value):
-        raise ValueError(f"{owner}: {name} must be {expected}, got {value!r}")
-    ok = ((low is None or (value > low if low_open else value >= low))
-          and (high is None or (value < high if high_open else value <= high)))
+    # a plain int or float (NumPy scalars would print as np.float64(...)); ints stay exact
+    value = int(value) if isinstance(value, (int, np.integer)) else float(value)
+    ok = isinstance(value, int) or math.isfinite(value)
+    ok = ok and ((low is None or (value > low if low_open else value >= low))
+                 and (high is None or (value < high if high_open else value <= high)))
     if not ok:
         raise ValueError(f"{owner}: {name} must be {expected}, got {value!r}")
-    return int(value) if integer else float(value)
+    if integer:
+        return value
+    try:
+        return float(value)
+    except OverflowError:      # an int beyond the float range
+        raise ValueError(f"{owner}: {name} must be {expected}, got {short_repr(value)}") from None
 
 
 def positive_int(owner, name, value, none=False):
@@ -186,7 +198,7 @@ def unknown_arguments(owner, cls, unknown):
         else:
             close = difflib.get_close_matches(key, valid, n=2, cutoff=0.6)
             hint = f"did you mean {' or '.join(c + '=' for c in close)}?" if close else ""
-        lines.append(f"{key}={value!r}" + (f": {hint}" if hint else ""))
+        lines.append(f"{key}={short_repr(value)}" + (f": {hint}" if hint else ""))
     plural = "s" if len(unknown) > 1 else ""
     return TypeError(f"{owner}: unknown argument{plural} " + "; ".join(lines)
                      + f". {cls.__name__} takes: {', '.join(valid)}")

@@ -149,7 +149,11 @@ class Seq2Seq(Model):
     # ------------------------------------------------------------------ data and evaluation
     def build(self, X, Y=None):
         Y = np.zeros((1, 1), dtype=np.intp) if Y is None else np.asarray(Y)[:1]
-        self.teacher_forward(self._inputs(X[:1], "X"), Y, training=False)
+        X = self._inputs(X, "X")
+        try:
+            self.teacher_forward(X[:1], Y, training=False)
+        except ValueError as err:          # quote the caller's X, not the one-sample probe
+            inputs.raise_with_caller_shape(err, X[:1], X)
         return self
 
     def _prepare(self, X, Y, mask, prefix=""):
