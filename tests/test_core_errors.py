@@ -258,9 +258,10 @@ def test_dense_units_must_be_a_positive_integer(units):
 
 
 def test_layer_lr_and_penalties_must_be_valid():
-    with pytest.raises(ValueError, match=r"Dense 'a': lr must be > 0, got 0"):
+    with pytest.raises(ValueError, match=r"Dense 'a': lr must be a finite number > 0 or None, "
+                                         r"got 0"):
         Dense(2, name="a", lr=0)
-    with pytest.raises(ValueError, match=r"Dense 'a': l1 and l2 must be >= 0, got l1=-1"):
+    with pytest.raises(ValueError, match=r"Dense 'a': l1 must be a finite number >= 0, got -1"):
         Dense(2, name="a", l1=-1)
 
 
@@ -274,14 +275,14 @@ def test_model_arguments_are_checked_at_construction():
     with pytest.raises(ValueError, match=r"dtype must be 'float32' or 'float64', got 'float16'"):
         Model([Dense(2)], dtype="float16")
     for option in ("clip_norm", "clip_layer_norm", "clip_value"):
-        with pytest.raises(ValueError, match=rf"model: {option} must be > 0, got -1"):
+        with pytest.raises(ValueError, match=rf"model: {option} must be a finite number > 0 or None, got -1"):
             Model([Dense(2)], **{option: -1})
     with pytest.raises(TypeError, match=r"schedule must be callable"):
         Model([Dense(2)], schedule=0.1)
 
 
 def test_sgd_arguments_are_checked():
-    with pytest.raises(ValueError, match=r"SGD: lr must be > 0, got 0"):
+    with pytest.raises(ValueError, match=r"SGD: lr must be a finite number > 0, got 0"):
         SGD(lr=0)
     with pytest.raises(ValueError, match=r"SGD: momentum .*>= 0.*-0\.9"):
         SGD(momentum=-0.9)

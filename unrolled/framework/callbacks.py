@@ -12,6 +12,8 @@ Built-in callbacks: :class:`EarlyStopping`, :class:`ModelCheckpoint`, :class:`Re
 import csv
 import os
 
+from . import checks
+
 
 class Callback:
     model = None
@@ -57,8 +59,8 @@ _MAX_HINTS = ("acc", "precision", "recall", "f1", "specificity", "npv", "auc")
 
 def _resolve_mode(owner, mode, monitor):
     """``"min"`` or ``"max"``; ``"auto"`` picks max for accuracy-like metrics, min otherwise."""
-    if mode not in ("auto", "min", "max"):
-        raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', got {mode!r}")
+    checks.text(owner, "mode", mode, choices=("auto", "min", "max"))
+    checks.text(owner, "monitor", monitor)
     if mode == "auto":
         name = monitor[4:] if monitor.startswith("val_") else monitor
         return "max" if any(h in name for h in _MAX_HINTS) else "min"
@@ -78,9 +80,8 @@ class _Monitor:
     (mode ``min``) or ``value > best + min_delta`` (mode ``max``). NaN never improves."""
 
     def __init__(self, owner, monitor, mode, min_delta):
-        if not min_delta >= 0:
-            raise ValueError(f"{owner}: min_delta must be >= 0, got {min_delta!r}")
-        self.owner, self.monitor, self.min_delta = owner, monitor, float(min_delta)
+        self.owner, self.monitor = owner, monitor
+        self.min_delta = checks.number(owner, "min_delta", min_delta, low=0)
         self.mode = _resolve_mode(owner, mode, monitor)
         self.reset()
 
@@ -106,9 +107,8 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto",
                  restore_best=True):
-        if isinstance(patience, bool) or not (isinstance(patience, int) and patience >= 0):
-            raise ValueError(f"EarlyStopping: patience must be an integer >= 0, got {patience!r}")
-        self.patience, self.restore_best = patience, bool(restore_best)
+        self.patience = checks.number("EarlyStopping", "patience", patience, low=0, integer=True)
+        self.restore_best = checks.flag("EarlyStopping", "restore_best", restore_best)
         self._monitor = _Monitor("EarlyStopping", monitor, mode, min_delta)
         self.monitor, self.mode = monitor, self._monitor.mode
         self._reset()
@@ -156,10 +156,12 @@ class ModelCheckpoint(Callback):
 
     def __init__(self, path, monitor="val_loss", save_best_only=True, every=1, mode="auto",
                  min_delta=0.0):
-        if isinstance(every, bool) or not (isinstance(every, int) and every > 0):
-            raise ValueError(f"ModelCheckpoint: every must be a positive integer, got {every!r}")
-        self.path, self.monitor = str(path), monitor
-        self.save_best_only, self.every = bool(save_best_only), every
+        self.every = checks.positive_int("ModelCheckpoint", "every", every)
+        if not isinstance(path, (str, os.PathLike)):
+            raise checks.ArgumentTypeError(f"ModelCheckpoint: path must be a str or os.PathLike, "
+                                           f"got {checks.received(path)}")
+        self.path, self.monitor = os.fspath(path), monitor
+        self.save_best_only = checks.flag("ModelCheckpoint", "save_best_only", save_best_only)
         self._monitor = _Monitor("ModelCheckpoint", monitor, mode, min_delta)
         self.mode = self._monitor.mode
         self.saved = []
@@ -197,15 +199,12 @@ class ReduceLROnPlateau(Callback):
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, min_lr=0.0, mode="auto",
                  min_delta=1e-4, cooldown=0):
-        if not 0.0 < factor < 1.0:
-            raise ValueError(f"ReduceLROnPlateau: factor must lie in (0, 1), got {factor!r}")
-        for name, value in (("patience", patience), ("cooldown", cooldown)):
-            if isinstance(value, bool) or not (isinstance(value, int) and value >= 0):
-                raise ValueError(f"ReduceLROnPlateau: {name} must be an integer >= 0, got {value!r}")
-        if not min_lr >= 0:
-            raise ValueError(f"ReduceLROnPlateau: min_lr must be >= 0, got {min_lr!r}")
-        self.monitor, self.factor, self.patience = monitor, float(factor), patience
-        self.min_lr, self.cooldown = float(min_lr), cooldown
+        owner = "ReduceLROnPlateau"
+        factor = checks.number(owner, "factor", factor, low=0, low_open=True, high=1, high_open=True)
+        patience = checks.number(owner, "patience", patience, low=0, integer=True)
+        cooldown = checks.number(owner, "cooldown", cooldown, low=0, integer=True)
+        self.monitor, self.factor, self.patience = monitor, factor, patience
+        self.min_lr, self.cooldown = checks.number(owner, "min_lr", min_lr, low=0), cooldown
         self._monitor = _Monitor("ReduceLROnPlateau", monitor, mode, min_delta)
         self.mode = self._monitor.mode
         self.wait = self.cooldown_left = 0
@@ -255,7 +254,14 @@ class CSVLogger(Callback):
     """
 
     def __init__(self, path, separator=",", append=False):
-        self.path, self.separator, self.append = str(path), separator, bool(append)
+        if not isinstance(path, (str, os.PathLike)):
+            raise checks.ArgumentTypeError(f"CSVLogger: path must be a str or os.PathLike, got "
+                                           f"{checks.received(path)}")
+        if not (isinstance(separator, str) and len(separator) == 1):
+            raise checks.ArgumentTypeError(f"CSVLogger: separator must be a one-character string, "
+                                           f"got {checks.received(separator)}")
+        self.path, self.separator = os.fspath(path), separator
+        self.append = checks.flag("CSVLogger", "append", append)
         self.keys = None
 
     def on_train_begin(self):

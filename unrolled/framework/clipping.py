@@ -11,6 +11,8 @@ that is why a layer never updates itself inside its backward pass.
 """
 import numpy as np
 
+from . import checks
+
 
 def _grads(layers):
     return [g for layer in layers if layer.trainable for g in layer.g.values()]
@@ -31,6 +33,7 @@ def _scale(grads, norm, max_norm):
 def clip_global_norm(layers, max_norm):
     """Scale all gradients together so their global norm is at most ``max_norm``; returns the
     norm before clipping."""
+    max_norm = checks.number("clip_global_norm", "max_norm", max_norm, low=0, low_open=True)
     norm = grad_norm(layers)
     _scale(_grads(layers), norm, max_norm)
     return norm
@@ -38,6 +41,7 @@ def clip_global_norm(layers, max_norm):
 
 def clip_layer_norm(layers, max_norm):
     """Clip each layer's gradients to norm ``max_norm`` on their own; returns the norms before."""
+    max_norm = checks.number("clip_layer_norm", "max_norm", max_norm, low=0, low_open=True)
     norms = []
     for layer in layers:
         norm = grad_norm([layer])
@@ -47,5 +51,7 @@ def clip_layer_norm(layers, max_norm):
 
 
 def clip_value(layers, value):
+    """Clip every gradient element to ``[-value, value]``."""
+    value = checks.number("clip_value", "value", value, low=0, low_open=True)
     for g in _grads(layers):
         np.clip(g, -value, value, out=g)

@@ -26,6 +26,8 @@ Caches are reused across batches of the same shape: copy ``fc`` entries you want
 """
 import numpy as np
 
+from . import checks
+
 
 class Layer:
     """Base class of every layer.
@@ -46,14 +48,14 @@ class Layer:
     #: names of the parameters penalized by l1/l2 (biases are not)
     weight_names = ()
 
-    def __init__(self, name=None, trainable=True, lr=None, l1=0.0, l2=0.0):
-        self.name = name
-        self.trainable = bool(trainable)
-        if lr is not None and not lr > 0:
-            raise ValueError(f"{self.label}: lr must be > 0, got {lr!r}")
-        if l1 < 0 or l2 < 0:
-            raise ValueError(f"{self.label}: l1 and l2 must be >= 0, got l1={l1!r}, l2={l2!r}")
-        self.lr, self.l1, self.l2 = lr, float(l1), float(l2)
+    def __init__(self, name=None, trainable=True, lr=None, l1=0.0, l2=0.0, **unknown):
+        self.name = checks.text(type(self).__name__, "name", name, none=True)
+        if unknown:     # Keras/PyTorch habits (return_sequences=, use_bias=...) get a suggestion
+            raise checks.unknown_arguments(self.label, type(self), unknown)
+        self.trainable = checks.flag(self.label, "trainable", trainable)
+        self.lr = checks.number(self.label, "lr", lr, low=0, low_open=True, none=True)
+        self.l1 = checks.number(self.label, "l1", l1, low=0)
+        self.l2 = checks.number(self.label, "l2", l2, low=0)
         self.d, self.p, self.fs, self.fc = {}, {}, {}, {}
         self.bs, self.bc, self.g = {}, {}, {}
         self.rng = None      # numpy Generator, set by the model from its seed (or by seed())
@@ -101,6 +103,12 @@ class Layer:
 
     def build(self, A):
         """compute_shapes + lazy initialize_parameters; called before every forward pass."""
+        kind = np.asarray(A).dtype.kind
+        if kind not in "biuf":      # complex would lose its imaginary part, strings cannot multiply
+            raise TypeError(f"{self.label}: input must be a real numeric array, got dtype "
+                            f"{np.asarray(A).dtype}" + (" (complex values are not supported: pass "
+                                                        "A.real and A.imag as features)"
+                                                        if kind == "c" else ""))
         if self.dtype is None:
             self.dtype = A.dtype if np.issubdtype(np.asarray(A).dtype, np.floating) else np.dtype(np.float64)
         if self.rng is None:

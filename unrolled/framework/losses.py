@@ -15,6 +15,22 @@ size. When the output activation is softmax (cce, scce) or sigmoid (bce) the mod
 *fused* gradient with respect to the pre-activation instead: ``dL/dZ = (A - Y) / (T N)``, which is
 exact, cheap and free of the ``1/A`` of the unfused path; the fused loss value is computed from the
 logits with ``log_softmax`` / ``logaddexp`` so that large logits never give ``log(0)``.
+
+Accepted targets (the model refuses others with an error naming the range), and for each of them
+the gradient is the exact derivative of the reported value (checked by finite differences in
+tests/test_hostile_api.py):
+
+======  =====================================================================================
+mse     any finite real targets
+mae     any finite real targets (at ``A == Y`` the subgradient 0 is used)
+msle    targets > -1 (``log1p(Y)`` is undefined below); outputs must be > -1 as well
+bce     targets in [0, 1], soft ones included (the minimum of the loss is then above 0)
+cce     targets in [0, 1], rows need not sum to 1: soft labels, label smoothing, multi-hot rows
+        and all-zero rows (a position with an all-zero row contributes 0 to the loss and to
+        its gradient, but still counts in N). With softmax the exact fused gradient is
+        ``dL/dZ = (A sum_k Y_k - Y) / (T N)``, which is ``(A - Y) / (T N)`` for rows summing to 1
+scce    integer labels in [0, n - 1] (whole-number floats are accepted)
+======  =====================================================================================
 """
 import numpy as np
 from scipy.special import log_softmax, xlogy
@@ -38,6 +54,8 @@ class Loss:
     fuses_with = ()            # output activations with a fused gradient dL/dZ = (A - Y) / N
     requires_activation = None  # tuple of output activation names the loss is defined for
     integer_targets = False
+    target_range = (None, None)   # (low, high) of the targets the model accepts
+    target_low_open = False       # True: targets must be > low (msle)
 
     def _count(self, A, mask):
         w, positions = _mask_weights(A, mask)
@@ -109,8 +127,11 @@ class MAE(Loss):
 
 
 class MSLE(Loss):
-    """L = mean((log(1 + A) - log(1 + Y))^2); outputs and targets must be > -1."""
+    """L = mean((log(1 + A) - log(1 + Y))^2); outputs and targets must be > -1 (the model
+    refuses targets <= -1, the loss refuses outputs <= -1)."""
     name = "msle"
+    target_range = (-1, None)
+    target_low_open = True
 
     def elementwise(self, A, Y):
         if np.any(A <= -1):
@@ -124,10 +145,15 @@ class MSLE(Loss):
 
 class BCE(Loss):
     """L = -mean(Y log A + (1 - Y) log(1 - A)); A in (0, 1). Fused with sigmoid:
-    value from logits as mean(logaddexp(0, Z) - Y Z), gradient dL/dZ = (A - Y) / N."""
+    value from logits as mean(logaddexp(0, Z) - Y Z), gradient dL/dZ = (A - Y) / N.
+
+    Targets: any values in [0, 1] (soft targets too; the fused gradient is exact for them).
+    Unfused, A is clipped to [eps, 1 - eps] in the value; where the clip is active the value
+    does not change with A, so the gradient there is 0."""
     name = "bce"
     fuses_with = ("sigmoid",)
     requires_activation = ("sigmoid", "hard_sigmoid", "softmax")
+    target_range = (0, 1)
 
     @staticmethod
     def _clip(A):
@@ -139,8 +165,10 @@ class BCE(Loss):
         return -(xlogy(Y, A) + xlogy(1.0 - Y, 1.0 - A))
 
     def elementwise_grad(self, A, Y):
-        A = self._clip(A)
-        return (A - Y) / (A * (1.0 - A))
+        Ac = self._clip(A)
+        g = (Ac - Y) / (Ac * (1.0 - Ac))
+        g[Ac != A] = 0.0        # the clipped value is flat there
+        return g
 
     def fused_value(self, Z, Y, activation, mask=None):
         w, n = self._count(Z, mask)
@@ -150,11 +178,18 @@ class BCE(Loss):
 
 class CCE(Loss):
     """L = -mean over positions of sum_k Y_k log A_k; A a probability vector (softmax output).
-    Fused with softmax(Z / T): value from log_softmax(Z / T), gradient dL/dZ = (A - Y) / (T N)."""
+    Fused with softmax(Z / T): value from log_softmax(Z / T), gradient
+    dL/dZ = (A sum_k Y_k - Y) / (T N).
+
+    Targets: values in [0, 1] whose rows need not sum to 1 (soft labels, label smoothing,
+    multi-hot, all-zero rows). Since d/dZ_j of -sum_k Y_k log softmax(Z)_k is
+    A_j sum_k Y_k - Y_j, the usual (A - Y) is exact only for rows summing to 1; the row sum
+    makes it exact for every accepted target (an all-zero row gives value and gradient 0)."""
     name = "cce"
     per_element = False
     fuses_with = ("softmax",)
     requires_activation = ("softmax",)
+    target_range = (0, 1)
 
     def elementwise(self, A, Y):
         tiny = np.finfo(A.dtype).tiny
@@ -162,7 +197,15 @@ class CCE(Loss):
 
     def elementwise_grad(self, A, Y):
         tiny = np.finfo(A.dtype).tiny
-        return -Y / np.maximum(A, tiny)
+        return np.where(A >= tiny, -Y / np.maximum(A, tiny), 0.0)   # flat where A is floored
+
+    def fused_gradient(self, A, Y, activation, mask=None):
+        w, n = self._count(A, mask)
+        Y = self._dense_targets(A, Y)
+        dZ = A * Y.sum(axis=-1, keepdims=True)                      # A sum_k Y_k
+        dZ -= Y
+        dZ /= n * getattr(activation, "temperature", 1.0)
+        return dZ if w is None else dZ * w
 
     def value(self, A, Y, mask=None):
         return super().value(A, self._dense_targets(A, Y), mask)
@@ -178,9 +221,14 @@ class CCE(Loss):
 
 
 class SparseCCE(CCE):
-    """Categorical cross-entropy with integer class labels ``Y`` of shape ``A.shape[:-1]``."""
+    """Categorical cross-entropy with integer class labels ``Y`` of shape ``A.shape[:-1]``
+    (each a one-hot row: the fused gradient is (A - Y) / (T N))."""
     name = "scce"
     integer_targets = True
+    target_range = (None, None)
+
+    def fused_gradient(self, A, Y, activation, mask=None):
+        return Loss.fused_gradient(self, A, Y, activation, mask)
 
     def _dense_targets(self, A, Y):
         labels = np.asarray(Y)

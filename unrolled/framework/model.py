@@ -16,12 +16,13 @@ import sys
 
 import numpy as np
 
-from . import clipping
+from . import checks, clipping, inputs
 from .callbacks import CallbackList
 from .layer import Layer
 from .losses import get_loss
 from .metrics import get_metric, task_for_loss
 from .optimizers import get_optimizer
+from .schedules import checked_rate
 from ..threads import check_count, with_model_threads
 
 
@@ -54,13 +55,6 @@ class History(dict):
         return {k: v[-1] for k, v in self.items() if v}
 
 
-def _as_float_array(value, name, dtype):
-    arr = np.asarray(value)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"model: {name} must be a numeric array, got dtype {arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=dtype)
-
-
 class Model:
     """A sequential network.
 
@@ -89,7 +83,9 @@ class Model:
 
     def __init__(self, layers, loss="mse", optimizer="sgd", metrics=(), seed=None,
                  dtype="float64", clip_norm=None, clip_layer_norm=None, clip_value=None,
-                 schedule=None, name="model", threads=None):
+                 schedule=None, name="model", threads=None, **unknown):
+        if unknown:    # lr=, epochs=... belong elsewhere: say where
+            raise self._unknown(unknown)
         if isinstance(layers, Layer):
             layers = [layers]
         layers = list(layers)
@@ -99,7 +95,7 @@ class Model:
             if not isinstance(layer, Layer):
                 raise TypeError(f"model: layer {i} must be a Layer, got {type(layer).__name__}")
         self.layers = layers
-        self.name = name
+        self.name = checks.text("model", "name", name)
         self._name_layers()
         # Nothing needs dL/dX of the model's input: the first layer skips that product.
         for layer in self.layers:
@@ -120,20 +116,21 @@ class Model:
         if self._fused:
             last.fused_output = True
         self.task = task_for_loss(self.loss.name)
+        metrics = [metrics] if isinstance(metrics, str) else metrics
         self.metrics = dict(get_metric(m, self.task) for m in metrics)
 
         self.optimizer = get_optimizer(optimizer)
-        for option, value in (("clip_norm", clip_norm), ("clip_layer_norm", clip_layer_norm),
-                              ("clip_value", clip_value)):
-            if value is not None and not value > 0:
-                raise ValueError(f"model: {option} must be > 0, got {value!r}")
-        self.clip_norm, self.clip_layer_norm, self.clip_value = clip_norm, clip_layer_norm, clip_value
+        self.clip_norm, self.clip_layer_norm, self.clip_value = (
+            checks.number("model", option, value, low=0, low_open=True, none=True)
+            for option, value in (("clip_norm", clip_norm), ("clip_layer_norm", clip_layer_norm),
+                                  ("clip_value", clip_value)))
         if schedule is not None and not callable(schedule):
             raise TypeError(f"model: schedule must be callable(epoch, base_lr), got {schedule!r}")
         self.schedule = schedule
         self.threads = None if threads is None else check_count(threads, "model: threads")
         self.last_threads = None  # BLAS threads of the last train/evaluate/predict (unrolled.threads)
 
+        checks.number("model", "seed", seed, low=0, integer=True, none=True)
         self.seed = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**63)
         children = np.random.SeedSequence(self.seed).spawn(len(self.layers) + 1)
         for layer, child in zip(self.layers, children):
@@ -144,6 +141,25 @@ class Model:
         self.history = History()
         self.stop_training = False
         self.last_grad_norm = None
+
+    #: Model(...) arguments that belong somewhere else, and where
+    MISPLACED = {"lr": "the learning rate belongs to the optimizer: optimizer=SGD(lr=0.1)",
+                 "learning_rate": "the learning rate belongs to the optimizer: "
+                                  "optimizer=SGD(lr=0.1)",
+                 "epochs": "an argument of model.train(X, Y, epochs=...)",
+                 "batch_size": "an argument of model.train / predict / evaluate",
+                 "callbacks": "an argument of model.train(X, Y, callbacks=[...])",
+                 "clipnorm": "clip_norm= here", "clipvalue": "clip_value= here",
+                 "loss_fn": "loss= here", "criterion": "loss= here",
+                 "lr_schedule": "schedule= here", "scheduler": "schedule= here"}
+
+    def _unknown(self, unknown):
+        if not any(key in self.MISPLACED for key in unknown):
+            return checks.unknown_arguments("model", type(self), unknown)
+        return TypeError("model: unknown argument" + ("s " if len(unknown) > 1 else " ")
+                         + "; ".join(f"{k}={v!r}" + (f": {self.MISPLACED[k]}"
+                                                     if k in self.MISPLACED else "")
+                                     for k, v in unknown.items()))
 
     # ------------------------------------------------------------------ structure
     def _name_layers(self):
@@ -170,8 +186,16 @@ class Model:
     def build(self, X):
         """Create every layer's parameters from a sample input (done lazily by train/predict);
         states carried by stateful layers are left as they were."""
-        self._output_shape(self._inputs(X[:1], "X"))
+        self._output_shape(self._inputs(X, "X"))
         return self
+
+    def _probe(self, X):
+        """Forward one sample ``X[:1]``; a shape error quotes the caller's ``X.shape``."""
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):   # overflow: train_step reports it
+                return self.forward(X[:1], training=False)
+        except ValueError as err:
+            inputs.raise_with_caller_shape(err, X[:1], X)
 
     @property
     def n_parameters(self):
@@ -191,75 +215,21 @@ class Model:
 
     # ------------------------------------------------------------------ data checks
     def _inputs(self, X, name):
-        if getattr(self.layers[0], "integer_input", False):
-            X = np.asarray(X)      # token ids stay integers (the layer checks their range)
-            if X.dtype == object or not np.issubdtype(X.dtype, np.number):
-                raise TypeError(f"model: {name} must hold integer token ids, got dtype {X.dtype}")
-        else:
-            X = _as_float_array(X, name, self.dtype)
-        if X.ndim == 0 or X.shape[0] == 0:
-            raise ValueError(f"model: {name} is empty (shape {X.shape}); need at least one sample")
-        if not np.isfinite(X).all():
-            raise ValueError(f"model: {name} contains NaN or inf")
-        return X
+        return inputs.check_inputs(X, name, self.dtype,
+                                   getattr(self.layers[0], "integer_input", False))
 
     def _mask(self, mask, X, name):
-        if mask is None:
-            return None
-        mask = np.asarray(mask)
-        if mask.dtype != bool:
-            raise TypeError(f"model: {name} must be a boolean array (True on real steps), "
-                            f"got dtype {mask.dtype}")
-        # token ids (m, s) for an Embedding, else features (m, s, e): the steps are axis 1
-        sequence = X.ndim == 2 if getattr(self.layers[0], "integer_input", False) else X.ndim >= 3
-        if not sequence or mask.shape != X.shape[:2]:
-            raise ValueError(f"model: {name} must have shape (m, s) = {X.shape[:2]} for inputs of "
-                             f"shape {X.shape}, got {mask.shape}")
-        return mask
+        return inputs.check_mask(mask, X, name, getattr(self.layers[0], "integer_input", False))
 
     def _targets(self, Y, X, A_shape, name):
         """Check ``Y`` against the output shape ``A_shape`` (samples, width, label range)."""
-        if self.loss.integer_targets:
-            Y = np.asarray(Y)
-            if Y.shape == A_shape[:-1] + (1,):
-                Y = Y[..., 0]
-            if Y.shape != A_shape[:-1]:
-                raise ValueError(f"model: loss 'scce' takes integer labels of shape {A_shape[:-1]} "
-                                 f"for outputs of shape {A_shape}, got {name} of shape {Y.shape}")
-            if not np.issubdtype(Y.dtype, np.integer):
-                if not np.all(np.mod(Y, 1) == 0):
-                    raise ValueError(f"model: loss 'scce' takes integer class labels; {name} has "
-                                     f"non-integer values")
-            if Y.min() < 0 or Y.max() >= A_shape[-1]:
-                raise ValueError(f"model: {name} labels must lie in [0, {A_shape[-1] - 1}] for an "
-                                 f"output of width {A_shape[-1]}, got [{Y.min()}, {Y.max()}]")
-            return Y.astype(np.intp)
-        Y = _as_float_array(Y, name, self.dtype)
-        if not np.isfinite(Y).all():
-            raise ValueError(f"model: {name} contains NaN or inf")
-        if Y.shape[0] != X.shape[0]:
-            raise ValueError(f"model: X has {X.shape[0]} samples but {name} has {Y.shape[0]}")
-        if Y.shape == A_shape[:-1] and A_shape[-1] == 1:
-            Y = Y[..., None]
-        if Y.shape[1:] != A_shape[1:]:
-            hint = ""
-            if self.loss.name == "cce" and Y.ndim == len(A_shape) - 1:
-                hint = " (integer labels: use loss='scce' or unrolled.datasets.one_hot)"
-            elif Y.ndim == len(A_shape) and Y.shape[-1] != A_shape[-1]:
-                hint = (f" (targets have width {Y.shape[-1]} but the last layer outputs "
-                        f"{A_shape[-1]})")
-            raise ValueError(f"model: {name} has shape {Y.shape}, expected (m,) + {A_shape[1:]} to "
-                             f"match the model's output{hint}")
-        if self.loss.name in ("bce", "cce") and (Y.min() < 0 or Y.max() > 1):
-            raise ValueError(f"model: loss {self.loss.name!r} needs targets in [0, 1], got "
-                             f"{name} values in [{Y.min()}, {Y.max()}]")
-        return Y
+        return inputs.check_targets(Y, X, A_shape, name, self.loss, self.dtype)
 
     def _output_shape(self, X):
         """Shape of the outputs for inputs X (one sample through the model, evaluation mode;
         states carried by stateful layers are kept as they were)."""
         carried = [(l, l.carried) for l in self.layers if getattr(l, "stateful", False)]
-        A = self.forward(X[:1], training=False)
+        A = self._probe(X)
         for layer, state in carried:
             layer.carried = state
         return (X.shape[0],) + A.shape[1:]
@@ -356,10 +326,8 @@ class Model:
             norm = np.inf if any(not np.isfinite(g).all() for l in self.layers if l.trainable
                                  for g in l.g.values()) else np.finfo(np.float64).max
         if not (np.isfinite(loss) and np.isfinite(norm)):
-            bad = "loss" if not np.isfinite(loss) else "gradient norm"
-            raise TrainingDiverged(f"training diverged{where}: the {bad} is {loss if bad == 'loss' else norm}; "
-                                   f"parameters are left at their last finite values "
-                                   f"(lower the learning rate or clip gradients)")
+            raise TrainingDiverged(f"training diverged{where}: "
+                                   + self._divergence_cause(X, Y, loss, norm))
         # Keep the parameters before the update (in reused buffers) in case it overflows.
         params = [(layer, key, value) for layer in self.layers if layer.trainable
                   for key, value in layer.p.items()]
@@ -372,10 +340,42 @@ class Model:
             if not np.isfinite(value).all():
                 for (_, _, v2), saved in zip(params, backup):
                     np.copyto(v2, saved)
+                rate = layer.lr if layer.lr is not None else self.optimizer.lr
+                cause = ("lower the learning rate or clip gradients" if np.isfinite(rate) else
+                         f"the learning rate {rate} is not finite")
                 raise TrainingDiverged(f"training diverged{where}: the update made "
-                                       f"{layer.label}.{key} non-finite; parameters are "
-                                       f"restored to their last finite values")
+                                       f"{layer.label}.{key} non-finite from finite data, weights "
+                                       f"and gradients ({cause}); parameters are restored to "
+                                       f"their last finite values")
         return loss, A
+
+    def _divergence_cause(self, X, Y, loss, norm):
+        """Why the loss or a gradient is not finite, checked in the order a user can act on:
+        the data, the weights before the step (loaded or set), then what the step computed."""
+        for what, arr in (("input X", X), ("targets Y", Y)):
+            arr = np.asarray(arr)
+            if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+                return f"the {what} contains NaN or inf; nothing was updated (check the data)"
+        for layer in self.layers:
+            for key, value in layer.p.items():
+                if not np.isfinite(value).all():
+                    return (f"{layer.label}.{key} was already non-finite before this step (were "
+                            f"the weights loaded or set with NaN or inf?); nothing was updated")
+        if np.isfinite(loss):
+            bad = next((f"{l.label}.d{k[1:]}" for l in self.layers if l.trainable
+                        for k, g in l.g.items() if not np.isfinite(g).all()), "a gradient")
+            found = f"the gradient norm is {norm} ({bad} is not finite)"
+        else:
+            first = next((l.label for l in self.layers if isinstance(l.fc.get("A"), np.ndarray)
+                          and not np.isfinite(l.fc["A"]).all()), None)
+            A = self.layers[-1].fc.get("A")
+            size = (f" (the outputs are finite, up to |A| = {np.abs(A).max():.3g}: the loss "
+                    f"itself overflowed)" if isinstance(A, np.ndarray) and A.size else "")
+            found = f"the loss is {loss}" + (f" (the first non-finite output: {first})"
+                                              if first else size)
+        return (f"{found} with finite data and weights: the forward or backward pass overflowed; "
+                f"parameters are left at their last finite values (lower the learning rate or "
+                f"clip gradients)")
 
     def _backup_buffers(self, params):
         shapes = [(v.shape, v.dtype) for _, _, v in params]
@@ -395,10 +395,10 @@ class Model:
         defaults to 256 or more, and to ``batch_size`` when a layer is stateful (its state flows
         from one validation batch to the next, so their layout must match).
         """
-        if not (isinstance(epochs, (int, np.integer)) and epochs > 0):
-            raise ValueError(f"model.train: epochs must be a positive integer, got {epochs!r}")
-        if not (isinstance(batch_size, (int, np.integer)) and batch_size > 0):
-            raise ValueError(f"model.train: batch_size must be a positive integer, got {batch_size!r}")
+        epochs = checks.positive_int("model.train", "epochs", epochs)
+        batch_size = checks.positive_int("model.train", "batch_size", batch_size)
+        checks.positive_int("model.train", "validation_batch_size", validation_batch_size, none=True)
+        shuffle = checks.flag("model.train", "shuffle", shuffle)
         X, Y, mask = self._prepare(X, Y, mask)
         val = None
         if validation is not None and hasattr(validation, "X") and hasattr(validation, "Y"):
@@ -418,7 +418,10 @@ class Model:
             for _ in range(epochs):
                 epoch = self.epoch
                 if self.schedule is not None:
-                    self.optimizer.lr = float(self.schedule(epoch, self.optimizer.base_lr))
+                    self.optimizer.lr = checked_rate(self.schedule, epoch, self.optimizer.base_lr)
+                else:   # set by hand or by a callback: a negative rate would climb the loss
+                    checks.number(f"model.train (epoch {epoch})", "optimizer.lr",
+                                  self.optimizer.lr, low=0)
                 self.reset_states()
                 cbs.call("on_epoch_begin", epoch)
                 order = self.rng.permutation(m) if shuffle else np.arange(m)
@@ -482,8 +485,11 @@ class Model:
         batch_size = m if batch_size is None else batch_size
         for start in range(0, m, batch_size):
             sl = slice(start, start + batch_size)
-            yield sl, self.forward(X[sl], training=False,
-                                   mask=mask[sl] if mask is not None else None)
+            try:
+                A = self.forward(X[sl], training=False, mask=mask[sl] if mask is not None else None)
+            except ValueError as err:
+                inputs.raise_with_caller_shape(err, X[sl], X)
+            yield sl, A
 
     def reset_states(self):
         """Forget the states that stateful layers carry between batches."""
@@ -519,12 +525,14 @@ class Model:
     @with_model_threads
     def evaluate(self, X, Y, batch_size=256, mask=None):
         """``{"loss": ..., metric: ...}`` on (X, Y), in evaluation mode (no dropout)."""
+        batch_size = checks.positive_int("model.evaluate", "batch_size", batch_size, none=True)
         X, Y, mask = self._prepare(X, Y, mask)
         return self._evaluate(X, Y, mask, batch_size)
 
     @with_model_threads
     def predict(self, X, batch_size=256, mask=None):
         """Outputs for X in evaluation mode (a fresh array)."""
+        batch_size = checks.positive_int("model.predict", "batch_size", batch_size, none=True)
         X = self._inputs(X, "X")
         mask = self._mask(mask, X, "mask")
         return np.concatenate([A.copy() for _, A in self._batches(X, mask, batch_size)])

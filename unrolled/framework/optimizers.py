@@ -15,10 +15,9 @@ float32 state; scalars (step counts, bias corrections) are Python numbers. The s
 parameter is part of its state (``state[key]["step"]``), so ``state_arrays()`` /
 ``load_state_arrays()`` resume an optimizer exactly.
 """
-import math
-
 import numpy as np
 
+from . import checks
 from .registry import lookup
 
 class Optimizer:
@@ -26,11 +25,10 @@ class Optimizer:
 
     name = "optimizer"
 
-    def __init__(self, lr):
-        if not lr > 0:
-            raise ValueError(f"{type(self).__name__}: lr must be > 0, got {lr!r}")
-        self.lr = float(lr)
-        self.base_lr = float(lr)
+    def __init__(self, lr, **unknown):
+        if unknown:      # learning_rate=, beta_1=, epsilon=... get a suggestion
+            raise checks.unknown_arguments(type(self).__name__, type(self), unknown)
+        self.lr = self.base_lr = checks.number(type(self).__name__, "lr", lr, low=0, low_open=True)
         self.state = {}
         self.iterations = 0
 
@@ -101,11 +99,9 @@ class Optimizer:
 
 
 def _check(owner, **values):
-    """Raise ValueError unless every value is a finite number >= 0."""
+    """Raise unless every value is a finite number >= 0 (TypeError for a string, a bool...)."""
     for name, value in values.items():
-        if not (isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(value)
-                and value >= 0):
-            raise ValueError(f"{owner}: {name} must be a finite number >= 0, got {value!r}")
+        checks.number(owner, name, value, low=0)
 
 
 def _lerp_(a, b, w):
@@ -130,9 +126,11 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def __init__(self, lr=0.01, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
-        super().__init__(lr)
+    def __init__(self, lr=0.01, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0,
+                 **unknown):
+        super().__init__(lr, **unknown)
         _check("SGD", momentum=momentum, dampening=dampening, weight_decay=weight_decay)
+        nesterov = checks.flag("SGD", "nesterov", nesterov)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
         self.momentum, self.dampening = float(momentum), float(dampening)
@@ -181,12 +179,12 @@ class RMSprop(Optimizer):
     name = "rmsprop"
 
     def __init__(self, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False):
-        super().__init__(lr)
+                 centered=False, **unknown):
+        super().__init__(lr, **unknown)
         _check("RMSprop", alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
         self.alpha, self.eps = float(alpha), float(eps)
         self.weight_decay, self.momentum = float(weight_decay), float(momentum)
-        self.centered = bool(centered)
+        self.centered = checks.flag("RMSprop", "centered", centered)
 
     def _update(self, p, g, lr, state):
         if "step" not in state:
@@ -236,8 +234,8 @@ class Adagrad(Optimizer):
     name = "adagrad"
 
     def __init__(self, lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
-                 eps=1e-10):
-        super().__init__(lr)
+                 eps=1e-10, **unknown):
+        super().__init__(lr, **unknown)
         _check("Adagrad", lr_decay=lr_decay, weight_decay=weight_decay,
                initial_accumulator_value=initial_accumulator_value, eps=eps)
         self.lr_decay, self.weight_decay = float(lr_decay), float(weight_decay)
@@ -279,18 +277,18 @@ class Adam(Optimizer):
     name = "adam"
     decoupled = False
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
-        super().__init__(lr)
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
+                 **unknown):
+        super().__init__(lr, **unknown)
         owner = type(self).__name__
-        try:
-            beta1, beta2 = (float(b) for b in betas)
-        except (TypeError, ValueError):
-            raise ValueError(f"{owner}: betas must be a pair of floats, got {betas!r}") from None
-        if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
-            raise ValueError(f"{owner}: betas must lie in [0, 1), got {betas!r}")
+        if not (isinstance(betas, (tuple, list, np.ndarray)) and len(betas) == 2):
+            raise checks.ArgumentTypeError(f"{owner}: betas must be a pair (beta1, beta2) of "
+                                           f"numbers in [0, 1), got {checks.received(betas)}")
+        self.betas = tuple(checks.number(owner, f"betas[{i}]", b, low=0, high=1, high_open=True)
+                           for i, b in enumerate(betas))
         _check(owner, eps=eps, weight_decay=weight_decay)
-        self.betas = (beta1, beta2)
-        self.eps, self.weight_decay, self.amsgrad = float(eps), float(weight_decay), bool(amsgrad)
+        self.eps, self.weight_decay = float(eps), float(weight_decay)
+        self.amsgrad = checks.flag(owner, "amsgrad", amsgrad)
 
     def _update(self, p, g, lr, state):
         beta1, beta2 = self.betas
@@ -342,8 +340,10 @@ class AdamW(Adam):
     name = "adamw"
     decoupled = True
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, amsgrad=False):
-        super().__init__(lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, amsgrad=False,
+                 **unknown):
+        super().__init__(lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         **unknown)
 
 
 OPTIMIZERS = {cls.name: cls for cls in (SGD, RMSprop, Adagrad, Adam, AdamW)}

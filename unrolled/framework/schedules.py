@@ -28,25 +28,33 @@ import math
 
 import numpy as np
 
+from . import checks
 from .registry import lookup
 
 
 def _positive_int(owner, name, value):
-    if isinstance(value, bool) or not (isinstance(value, (int, np.integer)) and value > 0):
-        raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}")
-    return int(value)
+    return checks.positive_int(owner, name, value)
 
 
 def _number(owner, name, value, low=0.0, low_open=False, high=None):
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
-        and math.isfinite(value)
-    if ok:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value <= high
-    if not ok:
-        bound = f"{'>' if low_open else '>='} {low}" + (f" and <= {high}" if high is not None else "")
-        raise ValueError(f"{owner}: {name} must be a finite number {bound}, got {value!r}")
+    return checks.number(owner, name, value, low=low, low_open=low_open, high=high)
+
+
+def checked_rate(schedule, epoch, base_lr):
+    """``schedule(epoch, base_lr)`` as a float, refused unless it is a finite number >= 0 (a
+    negative rate would silently climb the loss, a NaN would destroy every parameter)."""
+    owner = getattr(schedule, "__name__", None) or repr(schedule)
+    value = schedule(epoch, base_lr)
+    kinds = (int, float, np.integer, np.floating)
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, kinds):
+        raise checks.ArgumentTypeError(
+            f"schedule {owner} returned {checks.received(value)} at epoch {epoch} (base_lr "
+            f"{base_lr}); a schedule must return a finite number >= 0")
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"schedule {owner} returned the learning rate {value!r} at epoch {epoch} "
+                         f"(base_lr {base_lr}); it must be a finite number >= 0")
     return float(value)
 
 
@@ -56,9 +64,9 @@ class Schedule:
     name = "schedule"
 
     def __call__(self, epoch, base_lr):
-        if isinstance(epoch, bool) or not (isinstance(epoch, (int, np.integer)) and epoch >= 0):
-            raise ValueError(f"{type(self).__name__}: epoch must be an integer >= 0, got {epoch!r}")
-        return float(self.lr(int(epoch), float(base_lr)))
+        epoch = checks.number(type(self).__name__, "epoch", epoch, low=0, integer=True)
+        base_lr = checks.number(type(self).__name__, "base_lr", base_lr, low=0)
+        return float(self.lr(epoch, base_lr))
 
     def lr(self, epoch, base_lr):
         raise NotImplementedError

@@ -1,6 +1,7 @@
 """Encoder-decoder networks for unsynchronized sequences. Derivation: docs/seq2seq.md."""
 import numpy as np
 
+from . import checks, inputs
 from .model import Model
 
 
@@ -57,7 +58,8 @@ class Seq2Seq(Model):
         kwargs.pop("loss", None)
         super().__init__(layers, loss="scce", metrics=metrics, **kwargs)
         self.vocab = output.d["u"]
-        if not 0 <= start_id < self.vocab:
+        start_id = checks.number("Seq2Seq", "start_id", start_id, low=0, integer=True)
+        if not start_id < self.vocab:
             raise ValueError(f"Seq2Seq: start_id must lie in [0, {self.vocab - 1}], got {start_id}")
         self.start_id = int(start_id)
         self.target_length = None
@@ -86,12 +88,7 @@ class Seq2Seq(Model):
 
     def _inputs(self, X, name):
         if self.encoder_embedding is not None:
-            X = np.asarray(X)
-            if X.dtype == object or not np.issubdtype(X.dtype, np.number):
-                raise TypeError(f"Seq2Seq: {name} must hold integer token ids, got dtype {X.dtype}")
-            if X.ndim == 0 or X.shape[0] == 0:
-                raise ValueError(f"Seq2Seq: {name} is empty (shape {X.shape})")
-            return X
+            return inputs.check_inputs(X, name, self.dtype, integer_input=True, owner="Seq2Seq")
         return super()._inputs(X, name)
 
     # ------------------------------------------------------------------ passes
@@ -106,7 +103,8 @@ class Seq2Seq(Model):
 
     def forward(self, X, training=False, mask=None, length=None):
         """Greedy decoding: the decoder reads its own previous prediction. (m, length, vocab)."""
-        length = length or self.target_length
+        length = checks.positive_int("Seq2Seq", "length", length, none=True)
+        length = self.target_length if length is None else length
         if length is None:
             raise ValueError("Seq2Seq: give the output length (train first, or pass length=)")
         states = self._encode(X, False, mask)
@@ -151,7 +149,11 @@ class Seq2Seq(Model):
     # ------------------------------------------------------------------ data and evaluation
     def build(self, X, Y=None):
         Y = np.zeros((1, 1), dtype=np.intp) if Y is None else np.asarray(Y)[:1]
-        self.teacher_forward(self._inputs(X[:1], "X"), Y, training=False)
+        X = self._inputs(X, "X")
+        try:
+            self.teacher_forward(X[:1], Y, training=False)
+        except ValueError as err:          # quote the caller's X, not the one-sample probe
+            inputs.raise_with_caller_shape(err, X[:1], X)
         return self
 
     def _prepare(self, X, Y, mask, prefix=""):
@@ -194,7 +196,10 @@ class Seq2Seq(Model):
 
     def predict(self, X, length=None, batch_size=256, mask=None):
         """Greedy-decoded output distributions (m, length, vocab)."""
+        length = checks.positive_int("Seq2Seq.predict", "length", length, none=True)
+        batch_size = checks.positive_int("Seq2Seq.predict", "batch_size", batch_size)
         X = self._inputs(X, "X")
+        mask = self._mask(mask, X, "mask")
         return np.concatenate([self.forward(X[i:i + batch_size], length=length,
                                             mask=None if mask is None else mask[i:i + batch_size])
                                for i in range(0, X.shape[0], batch_size)])
