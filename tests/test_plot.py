@@ -223,3 +223,8 @@ def test_every_picture_of_the_docs_page_is_written_by_its_code():
     assert shown and shown == saved
     for name in shown:
         assert (ROOT / "docs" / "images" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_notebook_gets_a_png_without_pyplot(mpl):
+    fig = plot.heatmap(np.eye(3))
+    assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"

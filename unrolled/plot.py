@@ -1,9 +1,10 @@
 """Pictures of the white box: training curves, the states and gates of a recurrent layer over
 time, gradient norms through time, attention weights, convolution filters and feature maps.
 
-Every function returns a :class:`matplotlib.figure.Figure` built with matplotlib's object
-interface: no pyplot, no global figure state, and the user's backend is never switched. Save one
-with ``fig.savefig("name.png")``; a notebook shows it when it is the last value of a cell (or with
+Every function returns a :class:`matplotlib.figure.Figure` (a :class:`Picture`, which a
+notebook shows as an image) built with matplotlib's object interface: no pyplot, no global
+figure state, and the user's backend is never switched. Save one with
+``fig.savefig("name.png")``; a notebook shows it when it is the last value of a cell (or with
 ``IPython.display.display(fig)``). Pictures: docs/plots.md.
 
 matplotlib is an optional extra (``pip install "unrolled[plot]"``); without it, importing this
@@ -13,10 +14,16 @@ Arrays are drawn as they are stored: a recurrent layer's ``fc["h"]`` of shape ``
 shown for one sample as a ``u x s`` picture, unit ``k`` on row ``k`` and step ``t`` in column ``t``
 (numbered from 1, as in the equations).
 """
+import io
 import math
 import textwrap
 
 import numpy as np
+
+try:
+    from matplotlib.figure import Figure as _Figure
+except ImportError:            # every function raises PLOT_HINT before using the class below
+    _Figure = object
 
 PLOT_HINT = 'matplotlib is needed for unrolled.plot: pip install "unrolled[plot]"'
 
@@ -24,12 +31,22 @@ PLOT_HINT = 'matplotlib is needed for unrolled.plot: pip install "unrolled[plot]
 DIVERGING, SEQUENTIAL = "RdBu_r", "viridis"
 
 
+class Picture(_Figure):
+    """A :class:`matplotlib.figure.Figure` that a notebook shows as a PNG image even when pyplot
+    was never imported (a plain Figure outside pyplot shows as ``<Figure size ...>``)."""
+
+    def _repr_png_(self):
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+
 def _figure(width, height):
     try:
-        from matplotlib.figure import Figure
+        import matplotlib.figure  # noqa: F401  (checked at every call: the extra may be missing)
     except ImportError:
         raise ImportError(PLOT_HINT) from None
-    return Figure(figsize=(width, height), layout="constrained")
+    return Picture(figsize=(width, height), layout="constrained")
 
 
 def _draw(fig, ax, array, title=None, xlabel=None, ylabel=None, xticklabels=None,
