@@ -3,7 +3,6 @@ with a visible progress bar, shows the summary and the model's HTML table, draws
 LSTM with unrolled.plot, and saves and reloads the model. Skipped without nbclient, nbformat,
 ipykernel or matplotlib."""
 import base64
-import sys
 from pathlib import Path
 
 import pytest

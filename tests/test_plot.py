@@ -228,3 +228,15 @@ def test_every_picture_of_the_docs_page_is_written_by_its_code():
 def test_a_notebook_gets_a_png_without_pyplot(mpl):
     fig = plot.heatmap(np.eye(3))
     assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: plot.feature_maps(np.zeros((2, 3, 3, 1)), sample=2),
+     r"feature_maps: sample must lie in \[0, 1\], got 2"),
+    (lambda: plot.filters(np.zeros(3)), r"filters: expected \(k, f\), .* got shape \(3,\)"),
+    (lambda: plot.attention_weights(np.zeros((1, 2, 3, 4, 5))),
+     r"attention_weights: expected \(s_dec, s_enc\), .* got shape \(1, 2, 3, 4, 5\)"),
+])
+def test_bad_arrays_are_clear_errors(mpl, call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

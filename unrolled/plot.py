@@ -41,6 +41,20 @@ class Picture(_Figure):
         return buffer.getvalue()
 
 
+def _checked(array, ndims, owner, expected):
+    """``array`` as floats, or a ValueError naming ``owner`` and the ``expected`` shapes."""
+    a = np.asarray(array, dtype=float)
+    if a.ndim not in ndims:
+        raise ValueError(f"{owner}: expected {expected}, got shape {a.shape}")
+    return a
+
+
+def _one_sample(array, sample, owner):
+    if not 0 <= sample < array.shape[0]:
+        raise ValueError(f"{owner}: sample must lie in [0, {array.shape[0] - 1}], got {sample}")
+    return array[sample]
+
+
 def _figure(width, height):
     try:
         import matplotlib.figure  # noqa: F401  (checked at every call: the extra may be missing)
@@ -233,14 +247,8 @@ def states_and_gates(layer, sample=0, names=None, title=None):
             raise ValueError(f"states_and_gates: {layer.label} has no fc[{name!r}]; run a forward "
                              f"pass first (model.predict(X)); a lean=True backward overwrites "
                              f"the gates")
-        value = np.asarray(value)
-        if value.ndim != 3:
-            raise ValueError(f"states_and_gates: fc[{name!r}] of {layer.label} has shape "
-                             f"{value.shape}, expected (m, s, u)")
-        if not 0 <= sample < value.shape[0]:
-            raise ValueError(f"states_and_gates: sample must lie in [0, {value.shape[0] - 1}], "
-                             f"got {sample}")
-        arrays.append(value[sample].T.astype(float))            # (u, s)
+        value = _checked(value, (3,), "states_and_gates", f"fc[{name!r}] of shape (m, s, u)")
+        arrays.append(_one_sample(value, sample, "states_and_gates").T.copy())     # (u, s)
     mask = layer.fc.get("mask")
     u, s = arrays[0].shape
     fig = _figure(min(3.5 + 0.22 * s, 14.0), len(names) * min(0.9 + 0.12 * u, 3.0) + 0.6)
@@ -324,15 +332,10 @@ def attention_weights(weights, source_tokens=None, target_tokens=None, sample=0,
     -------
     matplotlib.figure.Figure
     """
-    w = np.asarray(weights, dtype=float)
-    if w.ndim not in (2, 3, 4):
-        raise ValueError(f"attention_weights: expected (s_dec, s_enc), (m, s_q, s_k) or "
-                         f"(m, heads, s_q, s_k), got shape {w.shape}")
+    w = _checked(weights, (2, 3, 4), "attention_weights",
+                 "(s_dec, s_enc), (m, s_q, s_k) or (m, heads, s_q, s_k)")
     if w.ndim > 2:
-        if not 0 <= sample < w.shape[0]:
-            raise ValueError(f"attention_weights: sample must lie in [0, {w.shape[0] - 1}], "
-                             f"got {sample}")
-        w = w[sample]
+        w = _one_sample(w, sample, "attention_weights")
     heads = w[None] if w.ndim == 2 else w
     s_q, s_k = heads.shape[1:]
     for what, tokens, n in (("source_tokens", source_tokens, s_k),
@@ -396,10 +399,7 @@ def filters(W, title="filters"):
     -------
     matplotlib.figure.Figure
     """
-    W = np.asarray(W, dtype=float)
-    if W.ndim not in (2, 3, 4):
-        raise ValueError(f"filters: expected (k, f), (k, c, f), (kh, kw, f) or (kh, kw, c, f), "
-                         f"got shape {W.shape}")
+    W = _checked(W, (2, 3, 4), "filters", "(k, f), (k, c, f), (kh, kw, f) or (kh, kw, c, f)")
     f = W.shape[-1]
     if W.ndim == 2:
         panels = [W[:, j][:, None] for j in range(f)]
@@ -426,12 +426,8 @@ def feature_maps(A, sample=0, title="feature maps"):
     -------
     matplotlib.figure.Figure
     """
-    A = np.asarray(A, dtype=float)
-    if A.ndim not in (3, 4):
-        raise ValueError(f"feature_maps: expected (m, h, w, f) or (m, s, f), got shape {A.shape}")
-    if not 0 <= sample < A.shape[0]:
-        raise ValueError(f"feature_maps: sample must lie in [0, {A.shape[0] - 1}], got {sample}")
-    a = A[sample]
+    A = _checked(A, (3, 4), "feature_maps", "(m, h, w, f) or (m, s, f)")
+    a = _one_sample(A, sample, "feature_maps")
     if a.ndim == 2:
         fig = _figure(min(3.5 + 0.22 * a.shape[0], 14.0), min(1.5 + 0.25 * a.shape[1], 9.0))
         _draw(fig, fig.subplots(), a.T, title=title, xlabel="step t", ylabel="channel",
