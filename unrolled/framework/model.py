@@ -570,7 +570,7 @@ class Model:
         ``validation_split=0.2`` instead holds out the last 20% of the samples, taken before any
         shuffling (as Keras does). ``sample_weight`` (one number >= 0 per sample) multiplies each
         sample's loss: the objective becomes ``sum_i w_i L_i / N`` with the same ``N`` as without
-        weights, so weights of 1 change nothing. ``verbose``: 0 silent; 1 a tqdm progress bar on
+        weights, so weights of 1 change nothing (validation values stay unweighted). ``verbose``: 0 silent; 1 a tqdm progress bar on
         a terminal or in a notebook, and one line per epoch when the output is neither (piped to
         a file, CI); 2 one line per epoch. ``validation_batch_size`` defaults to 256 or more, and
         to ``batch_size`` when a layer is stateful (its state flows from one validation batch to
