@@ -80,7 +80,7 @@ def main(epochs=None, seed=0, verbose=1, plot=None, quick=False):
                   loss="bce", optimizer=Adam(lr=0.01), metrics=["accuracy"],
                   seed=seed, clip_norm=5.0)
     model.build(X)
-    print(model.summary())
+    model.summary()
 
     # 3. Train. Before training the sums are random; after a few epochs they are right.
     show = ShowSums(Xt, Yt, a, b)

@@ -38,7 +38,7 @@ def main(epochs=None, seed=0, verbose=1, plot=None, quick=False):
     model = Model([Dense(16, activation="tanh"), Dense(3, activation="softmax")], loss="cce",
                   optimizer=Adam(lr=0.01), metrics=["accuracy"], seed=seed)
     model.build(X)
-    print(model.summary())
+    model.summary()
 
     # 3. Train (90 flowers: an epoch is 6 small batches).
     epochs = epochs or (30 if quick else 100)

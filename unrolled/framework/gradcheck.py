@@ -13,7 +13,11 @@ A correct float64 implementation scores around 1e-9 to 1e-11; an error above 1e-
 backward pass is wrong (or the function is not differentiable at that point, e.g. a ReLU kink).
 
 For a single layer the objective is ``L = sum(R * layer(X)) + penalties`` with a fixed random
-``R``, so ``dL/dA = R`` exercises every output. For a model it is the model's own loss.
+probe ``R``, so ``dL/dA = R`` exercises every output. ``R`` comes from its own stream,
+``SeedSequence(seed, spawn_key=PROBE_STREAM)``, never the one ``default_rng(seed)`` gives: an
+input drawn as ``default_rng(0).standard_normal(shape)`` would otherwise *equal* the probe when
+the output has the input's shape, and for a scale-invariant layer (``A = X / |X|``) the gradient
+at ``R = X`` is zero, so the check compares rounding noise with rounding noise (a false alarm). For a model it is the model's own loss.
 Random generators of the layers (dropout masks) are rewound before every evaluation, so the
 function being differentiated stays the same.
 """
@@ -21,6 +25,16 @@ import numpy as np
 
 from .layer import Layer
 from .model import Model
+
+
+#: spawn key of the probe's random stream (the bytes of "grad"): independent of default_rng(seed)
+PROBE_STREAM = (0x67726164,)
+
+
+def probe(shape, seed=0):
+    """The random output weights ``R`` of a layer check: standard normal, from the probe stream."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=PROBE_STREAM))
+    return rng.standard_normal(shape)
 
 
 class GradcheckResult(dict):
@@ -70,7 +84,8 @@ def _frozen_rngs(layers):
     return rewind
 
 
-def gradcheck(target, X, Y=None, eps=1e-6, mask=None, inputs=None, seed=0, check_input=True):
+def gradcheck(target, X, Y=None, eps=1e-6, mask=None, inputs=None, seed=0, check_input=True,
+              sample_weight=None):
     """Worst relative error of every gradient of ``target`` (a Model or a Layer) at input ``X``.
 
     Parameters
@@ -89,9 +104,11 @@ def gradcheck(target, X, Y=None, eps=1e-6, mask=None, inputs=None, seed=0, check
         Extra forward arrays of a layer, e.g. ``{"h0": h0}``; the analytic gradient of each is read
         from ``layer.bc["d" + name]``.
     seed : int
-        Seed of the random output weights ``R`` for a layer.
+        Seed of the random output weights ``R`` for a layer (see :func:`probe`).
     check_input : bool
         Also check dL/dX.
+    sample_weight : array (m,), optional
+        Models only: per-sample weights of the loss, as ``Model.train(sample_weight=...)``.
 
     Returns
     -------
@@ -111,12 +128,15 @@ def gradcheck(target, X, Y=None, eps=1e-6, mask=None, inputs=None, seed=0, check
         layers[0].input_gradient = check_input
         rewind = _frozen_rngs(layers)
 
+        weights = {} if sample_weight is None else {
+            "sample_weight": target._sample_weight(sample_weight, X.shape[0])}
+
         def objective():
             rewind()
-            return target.loss_at(X, Y, mask)
+            return target.loss_at(X, Y, mask, **weights)
 
         rewind()
-        target.compute_loss_and_gradients(X, Y, mask)
+        target.compute_loss_and_gradients(X, Y, mask, **weights)
         dX = layers[0].bc.get("dX")
         layers[0].input_gradient = first_flag
     elif isinstance(target, Layer):
@@ -132,7 +152,9 @@ def gradcheck(target, X, Y=None, eps=1e-6, mask=None, inputs=None, seed=0, check
         rewind = _frozen_rngs(layers)
         rewind()
         A = layer(X, **kwargs)
-        R = np.random.default_rng(seed).standard_normal(A.shape)
+        if sample_weight is not None:
+            raise ValueError("gradcheck: sample_weight applies to a Model's loss, not to a layer")
+        R = probe(A.shape, seed)
 
         def objective():
             rewind()

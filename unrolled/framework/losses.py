@@ -3,7 +3,8 @@
 Shapes: the output ``A`` is ``(m, n)`` or, for sequence outputs, ``(m, s, n)``; ``Y`` has the same
 shape (``scce``: integer labels of shape ``A.shape[:-1]``). An optional boolean ``mask`` of shape
 ``A.shape[:-1]`` (True on real samples / steps) removes padded positions from the loss and its
-gradient.
+gradient; an optional ``sample_weight`` of shape ``(m,)`` multiplies each sample's terms (the
+count N below stays the same).
 
 Reductions (N is the count over which the mean is taken):
 
@@ -37,13 +38,15 @@ from scipy.special import log_softmax, xlogy
 
 from .registry import lookup
 
-def _mask_weights(A, mask):
-    """(weights broadcastable to A or None, number of real positions)."""
-    positions = int(np.prod(A.shape[:-1]))
-    if mask is None:
-        return None, positions
-    w = mask.astype(A.dtype)[..., None]
-    return w, int(mask.sum())
+def _mask_weights(A, mask, sample_weight=None):
+    """(weights broadcastable to A or None, number of real positions). ``sample_weight`` (m,)
+    scales each sample's positions and leaves the count alone: weights of 1 change nothing."""
+    positions = int(np.prod(A.shape[:-1])) if mask is None else int(mask.sum())
+    w = None if mask is None else mask.astype(A.dtype)[..., None]
+    if sample_weight is not None:
+        sw = np.asarray(sample_weight, dtype=A.dtype).reshape((-1,) + (1,) * (A.ndim - 1))
+        w = sw if w is None else w * sw
+    return w, positions
 
 
 class Loss:
@@ -57,8 +60,8 @@ class Loss:
     target_range = (None, None)   # (low, high) of the targets the model accepts
     target_low_open = False       # True: targets must be > low (msle)
 
-    def _count(self, A, mask):
-        w, positions = _mask_weights(A, mask)
+    def _count(self, A, mask, sample_weight=None):
+        w, positions = _mask_weights(A, mask, sample_weight)
         n = positions * A.shape[-1] if self.per_element else positions
         return w, max(n, 1)
 
@@ -75,24 +78,24 @@ class Loss:
     def elementwise_grad(self, A, Y):
         raise NotImplementedError
 
-    def value(self, A, Y, mask=None):
-        w, n = self._count(A, mask)
+    def value(self, A, Y, mask=None, sample_weight=None):
+        w, n = self._count(A, mask, sample_weight)
         e = self.elementwise(A, Y)
         return float(np.sum(e if w is None else e * w) / n)
 
-    def gradient(self, A, Y, mask=None):
-        w, n = self._count(A, mask)
+    def gradient(self, A, Y, mask=None, sample_weight=None):
+        w, n = self._count(A, mask, sample_weight)
         g = self.elementwise_grad(A, Y)
         g /= n
         return g if w is None else g * w
 
     # Fused with the output activation (softmax + cross-entropy, sigmoid + binary cross-entropy)
-    def fused_value(self, Z, Y, activation, mask=None):
+    def fused_value(self, Z, Y, activation, mask=None, sample_weight=None):
         raise NotImplementedError
 
-    def fused_gradient(self, A, Y, activation, mask=None):
+    def fused_gradient(self, A, Y, activation, mask=None, sample_weight=None):
         """dL/dZ for the output pre-activation Z, given A = activation(Z)."""
-        w, n = self._count(A, mask)
+        w, n = self._count(A, mask, sample_weight)
         dZ = (A - self._dense_targets(A, Y))
         dZ /= n * getattr(activation, "temperature", 1.0)
         return dZ if w is None else dZ * w
@@ -170,8 +173,8 @@ class BCE(Loss):
         g[Ac != A] = 0.0        # the clipped value is flat there
         return g
 
-    def fused_value(self, Z, Y, activation, mask=None):
-        w, n = self._count(Z, mask)
+    def fused_value(self, Z, Y, activation, mask=None, sample_weight=None):
+        w, n = self._count(Z, mask, sample_weight)
         e = np.logaddexp(0.0, Z) - Y * Z
         return float(np.sum(e if w is None else e * w) / n)
 
@@ -207,14 +210,14 @@ class CCE(Loss):
         dZ /= n * getattr(activation, "temperature", 1.0)
         return dZ if w is None else dZ * w
 
-    def value(self, A, Y, mask=None):
-        return super().value(A, self._dense_targets(A, Y), mask)
+    def value(self, A, Y, mask=None, sample_weight=None):
+        return super().value(A, self._dense_targets(A, Y), mask, sample_weight)
 
-    def gradient(self, A, Y, mask=None):
-        return super().gradient(A, self._dense_targets(A, Y), mask)
+    def gradient(self, A, Y, mask=None, sample_weight=None):
+        return super().gradient(A, self._dense_targets(A, Y), mask, sample_weight)
 
-    def fused_value(self, Z, Y, activation, mask=None):
-        w, n = self._count(Z, mask)
+    def fused_value(self, Z, Y, activation, mask=None, sample_weight=None):
+        w, n = self._count(Z, mask, sample_weight)
         logp = log_softmax(Z / getattr(activation, "temperature", 1.0), axis=-1)
         e = -np.sum(self._dense_targets(Z, Y) * logp, axis=-1, keepdims=True)
         return float(np.sum(e if w is None else e * w) / n)

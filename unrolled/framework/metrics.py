@@ -6,7 +6,11 @@ The *task* decides how outputs become class labels:
   precision, recall... use class 1 as the positive class;
 * ``"categorical"`` (softmax outputs, one-hot targets) and ``"sparse"`` (integer targets):
   label = ``argmax(A)``; precision, recall, F1, specificity and NPV are macro averages over the
-  classes (each class in turn is the positive one), never "label 0 is positive";
+  classes (each class in turn is the positive one), never "label 0 is positive". As in
+  scikit-learn (``average="macro"``), the average runs over the classes *present*: those that
+  occur in the targets or in the predictions of the scored data; ``classes="all"`` averages over
+  every output class instead (an absent class then scores 0 and pulls the mean down). In a
+  model, ``macro("f1", classes="all")`` is that metric under the name ``"f1_all"``;
 * ``"regression"``: MAE and RMSE only.
 
 Sequence outputs ``(m, s, n)`` are scored per step; a boolean ``mask`` ``(m, s)`` drops padded steps.
@@ -35,8 +39,11 @@ def _labels(A, Y, task, mask):
     return pred.ravel(), true.ravel(), A.shape[-1]
 
 
-def _confusion(A, Y, task, mask):
-    """Per-class (tp, fp, fn, tn) arrays; binary tasks keep only the positive class 1."""
+def _confusion(A, Y, task, mask, classes="present"):
+    """Per-class (tp, fp, fn, tn) arrays; binary tasks keep only the positive class 1, other tasks
+    the classes present in the targets or the predictions (``classes="present"``) or all."""
+    if classes not in ("present", "all"):
+        raise ValueError(f"metrics: classes must be 'present' or 'all', got {classes!r}")
     pred, true, k = _labels(A, Y, task, mask)
     cm = np.zeros((k, k), dtype=np.int64)
     np.add.at(cm, (true, pred), 1)
@@ -46,11 +53,16 @@ def _confusion(A, Y, task, mask):
     tn = cm.sum() - tp - fp - fn
     if task == "binary":
         return tp[1:], fp[1:], fn[1:], tn[1:]
+    if classes == "present":
+        keep = (cm.sum(axis=0) + cm.sum(axis=1)) > 0
+        return tp[keep], fp[keep], fn[keep], tn[keep]
     return tp, fp, fn, tn
 
 
 def _ratio(num, den):
     """Macro average of num/den over classes; a class with den = 0 scores 0 (as sklearn's default)."""
+    if num.size == 0:
+        return float("nan")
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)
     return float(np.mean(r))
@@ -75,29 +87,46 @@ def exact_match(A, Y, task="categorical", mask=None):
     return float(np.mean(np.all(right, axis=1)))
 
 
-def precision(A, Y, task="categorical", mask=None):
-    tp, fp, fn, tn = _confusion(A, Y, task, mask)
+def precision(A, Y, task="categorical", mask=None, classes="present"):
+    tp, fp, fn, tn = _confusion(A, Y, task, mask, classes)
     return _ratio(tp, tp + fp)
 
 
-def recall(A, Y, task="categorical", mask=None):
-    tp, fp, fn, tn = _confusion(A, Y, task, mask)
+def recall(A, Y, task="categorical", mask=None, classes="present"):
+    tp, fp, fn, tn = _confusion(A, Y, task, mask, classes)
     return _ratio(tp, tp + fn)
 
 
-def f1(A, Y, task="categorical", mask=None):
-    tp, fp, fn, tn = _confusion(A, Y, task, mask)
+def f1(A, Y, task="categorical", mask=None, classes="present"):
+    tp, fp, fn, tn = _confusion(A, Y, task, mask, classes)
     return _ratio(2 * tp, 2 * tp + fp + fn)
 
 
-def specificity(A, Y, task="categorical", mask=None):
-    tp, fp, fn, tn = _confusion(A, Y, task, mask)
+def specificity(A, Y, task="categorical", mask=None, classes="present"):
+    tp, fp, fn, tn = _confusion(A, Y, task, mask, classes)
     return _ratio(tn, tn + fp)
 
 
-def npv(A, Y, task="categorical", mask=None):
-    tp, fp, fn, tn = _confusion(A, Y, task, mask)
+def npv(A, Y, task="categorical", mask=None, classes="present"):
+    tp, fp, fn, tn = _confusion(A, Y, task, mask, classes)
     return _ratio(tn, tn + fn)
+
+
+MACRO_METRICS = ("precision", "recall", "f1", "specificity", "npv")
+
+
+def macro(name, classes="all"):
+    """The macro metric ``name`` averaged over ``classes`` ("all" or "present"), as a function
+    for ``Model(metrics=[...])`` named ``"<name>_all"`` (or ``name`` for "present")."""
+    key, fn = lookup("metric", name, METRICS, ALIASES)
+    if key not in MACRO_METRICS:
+        raise ValueError(f"macro: {name!r} is not a macro metric; choose among {MACRO_METRICS}")
+    _confusion(np.zeros((1, 2)), np.zeros(1), "sparse", None, classes)   # checks ``classes``
+
+    def metric(A, Y, task="categorical", mask=None):
+        return fn(A, Y, task=task, mask=mask, classes=classes)
+    metric.__name__ = key + ("_all" if classes == "all" else "")
+    return metric
 
 
 def _errors(A, Y, mask):

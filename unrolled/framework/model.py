@@ -12,7 +12,13 @@ One training step (``Model.train_step``), in this order:
 Updates never happen inside the backward loop, so clipping can see every gradient and optimizers
 with state (momentum, Adam) see a consistent step.
 """
+import difflib
+import html
+import inspect
+import math
+import os
 import sys
+import time
 
 import numpy as np
 
@@ -41,18 +47,134 @@ class TrainingDiverged(FloatingPointError):
 
 
 class History(dict):
-    """Metric name -> list of per-epoch values (``"loss"``, ``"val_loss"``, ``"accuracy"``, ``"lr"``...)."""
+    """Metric name -> list of per-epoch values (``"loss"``, ``"val_loss"``, ``"accuracy"``, ``"lr"``...).
+
+    Aligned by epoch: every list has one entry per epoch trained, and a value an epoch did not
+    log (``val_loss`` in a ``train()`` call without validation, a metric added later) is NaN.
+    So ``history["val_loss"][k]`` always belongs to epoch ``history.epoch[k]``, and
+    ``pandas.DataFrame(history.history)`` has one row per epoch. As in Keras, ``.history`` is the
+    dict of lists (the History itself) and ``.epoch`` the list of 0-based epoch indices.
+    """
 
     def append(self, logs):
+        """Add one epoch: ``logs`` maps names to values; a name seen before but missing here gets
+        NaN, a new name gets NaN for the epochs before."""
+        n = self.epochs
+        for key in self.keys() - logs.keys():
+            self[key].append(math.nan)
         for key, value in logs.items():
-            self.setdefault(key, []).append(value)
+            column = self.setdefault(key, [])
+            column.extend([math.nan] * (n - len(column)))
+            column.append(value)
+
+    def __setitem__(self, key, values):
+        # every missing value is the one object math.nan, so that two histories with the same
+        # values compare equal as lists (NaN != NaN, but list equality tries identity first)
+        super().__setitem__(key, [math.nan if isinstance(v, float) and v != v else v
+                                  for v in values])
+
+    @property
+    def history(self):
+        """The dict of per-epoch lists (Keras' ``History.history``): this History itself."""
+        return self
 
     @property
     def epochs(self):
-        return len(self.get("loss", []))
+        """Number of epochs recorded."""
+        return max((len(v) for v in self.values()), default=0)
+
+    @property
+    def epoch(self):
+        """0-based index of every recorded epoch (Keras' ``History.epoch``)."""
+        return list(range(self.epochs))
 
     def last(self):
-        return {k: v[-1] for k, v in self.items() if v}
+        """``{name: value}`` of the last epoch (names it did not log are left out)."""
+        return {k: v[-1] for k, v in self.items() if v and v[-1] == v[-1]}
+
+
+class _PrintedText(str):
+    """The text ``summary()`` returns after printing it: a notebook does not show it again."""
+
+    def _ipython_display_(self):
+        pass
+
+
+#: train() arguments of neighbouring libraries (Keras, scikit-learn, Lightning) -> how to say it here
+_TRAIN_HABITS = {
+    "validation_data": "validation=(X_val, Y_val)",
+    "val_data": "validation=(X_val, Y_val)",
+    "eval_set": "validation=(X_val, Y_val)",
+    "nb_epoch": "epochs=", "n_epochs": "epochs=", "num_epochs": "epochs=", "max_epochs": "epochs=",
+    "epoch": "epochs=",
+    "batchsize": "batch_size=", "bs": "batch_size=",
+    "restore_best_weights": "callbacks=[EarlyStopping(restore_best=True)] "
+                            "(from unrolled.framework import EarlyStopping)",
+    "patience": "callbacks=[EarlyStopping(patience=...)] (from unrolled.framework import "
+                "EarlyStopping)",
+    "early_stopping": "callbacks=[EarlyStopping(...)] (from unrolled.framework import "
+                      "EarlyStopping)",
+    "initial_epoch": "nothing: model.epoch counts the epochs done and train() carries on from it",
+    "class_weight": "sample_weight=class_weight[y] (one weight per sample)",
+    "sample_weights": "sample_weight=",
+    "learning_rate": "Model(..., optimizer=SGD(lr=...)) or model.optimizer.lr = ...",
+    "lr": "Model(..., optimizer=SGD(lr=...)) or model.optimizer.lr = ...",
+    "steps_per_epoch": "batch_size= (an epoch is one pass over every sample)",
+    "callback": "callbacks=[...]",
+    "verbosity": "verbose=",
+    "val_split": "validation_split=",
+    "shuffle_each_epoch": "shuffle=",
+    "sample_mask": "mask=",
+}
+
+
+def _unexpected_arguments(owner, unknown, function):
+    """The message for keyword arguments ``function`` does not take, with a suggestion each."""
+    names = [p for p in inspect.signature(function).parameters if p not in ("self", "unknown")]
+    hints = []
+    for name in unknown:
+        if name in _TRAIN_HABITS:
+            hints.append(f"{name!r}: did you mean {_TRAIN_HABITS[name]}?")
+        else:
+            close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+            hints.append(f"{name!r}: did you mean {close[0]}=?" if close else f"{name!r}")
+    return (f"{owner} got unexpected argument{'s' if len(unknown) > 1 else ''} "
+            + "; ".join(hints) + f" (its arguments: {', '.join(names)})")
+
+
+def _output_kind():
+    """Where training progress goes: ``"notebook"`` (a Jupyter kernel), ``"terminal"`` (stderr
+    is a terminal) or ``"log"`` (piped to a file, CI)."""
+    if "ipykernel.zmqshell" in sys.modules and not any(
+            k == "QT_API" or k.startswith("SPYDER") for k in os.environ):
+        from IPython import get_ipython
+        from ipykernel.zmqshell import ZMQInteractiveShell
+        if isinstance(get_ipython(), ZMQInteractiveShell):
+            return "notebook"
+    isatty = getattr(sys.stderr, "isatty", None)
+    return "terminal" if isatty is not None and isatty() else "log"
+
+
+def _split_off(fraction, X, Y, mask, sample_weight):
+    """``validation_split``: the last ``fraction`` of the samples become the validation set
+    (taken before shuffling, as Keras does). Returns (X, Y, mask, sample_weight, validation)."""
+    if isinstance(fraction, bool) or not (isinstance(fraction, (float, int, np.floating))
+                                          and 0 < fraction < 1):
+        raise ValueError(f"model.train: validation_split must be a fraction in (0, 1), got "
+                         f"{fraction!r}")
+    m = len(X)
+    cut = int(m * (1 - fraction))
+    if not 0 < cut < m:
+        raise ValueError(f"model.train: validation_split={fraction} of {m} samples leaves {cut} "
+                         f"for training and {m - cut} for validation; each needs at least one")
+    X, Y = np.asarray(X), np.asarray(Y)
+    mask = None if mask is None else np.asarray(mask)
+    sample_weight = None if sample_weight is None else np.asarray(sample_weight)
+    if len(Y) != m:
+        raise ValueError(f"model: X has {m} samples but Y has {len(Y)}")
+    validation = (X[cut:], Y[cut:]) + (() if mask is None else (mask[cut:],))
+    return (X[:cut], Y[:cut], None if mask is None else mask[:cut],
+            None if sample_weight is None else sample_weight[:cut], validation)
 
 
 class Model:
@@ -201,17 +323,74 @@ class Model:
     def n_parameters(self):
         return sum(layer.n_parameters for layer in self.layers)
 
-    def summary(self):
-        """A table of the layers, their output shapes and parameter counts (returns the text)."""
-        lines = [f"Model {self.name!r}: loss={self.loss.name}, optimizer={self.optimizer!r}, "
-                 f"dtype={self.dtype}, seed={self.seed}",
-                 f"{'layer':<24}{'output shape':<22}{'parameters':>12}"]
+    def _rows(self):
+        """``(name, type, output shape, parameters, trainable)`` of every layer."""
+        rows = []
         for layer in self.layers:
             shape = layer.fs.get("A")
             shape = "?" if shape is None else "(m, " + ", ".join(map(str, shape[1:])) + ")"
-            lines.append(f"{layer.label:<24}{str(shape):<22}{layer.n_parameters:>12}")
-        lines.append(f"{'total':<46}{self.n_parameters:>12}")
-        return "\n".join(lines)
+            rows.append((layer.name, type(layer).__name__, shape, layer.n_parameters,
+                         layer.trainable))
+        return rows
+
+    def summary(self, print_fn=print):
+        """Print a table of the layers, their output shapes and parameter counts (as Keras does)
+        and return its text. ``print_fn=None`` only returns it; any other callable receives it.
+
+        Output shapes read ``(m, ...)`` with ``m`` the number of samples; they are ``?`` until the
+        model is built (by ``train``, ``predict`` or ``build``).
+        """
+        rows = self._rows()
+        width = max([28] + [len(f"{n} ({t})") + 2 for n, t, *_ in rows])
+        rule = "_" * (width + 37)
+        lines = [f"Model: {self.name!r}  (loss {self.loss.name}, optimizer {self.optimizer!r}, "
+                 f"{self.dtype}, seed {self.seed})",
+                 rule, f"{'Layer (type)':<{width}}{'Output shape':<22}{'Param #':>15}",
+                 "=" * len(rule)]
+        for i, (name, kind, shape, n, _) in enumerate(rows):
+            lines.append(f"{f'{name} ({kind})':<{width}}{shape:<22}{n:>15,}")
+            lines.append(rule if i < len(rows) - 1 else "=" * len(rule))
+        trainable = sum(n for *_, n, train in rows if train)
+        lines += [f"Total params: {self.n_parameters:,}", f"Trainable params: {trainable:,}",
+                  f"Non-trainable params: {self.n_parameters - trainable:,}"]
+        if not self.built:
+            lines.append("(not built yet: shapes and parameters appear after train, predict or "
+                         "build)")
+        if self.epoch:
+            lines.append(f"Trained for {self.epoch} epoch{'s' if self.epoch != 1 else ''}")
+        text = "\n".join(lines)
+        if print_fn is None:
+            return text
+        print_fn(text)
+        return _PrintedText(text)
+
+    def __repr__(self):
+        layers = ", ".join(layer.label for layer in self.layers)
+        return (f"<{type(self).__name__} {self.name!r}: [{layers}], loss={self.loss.name!r}, "
+                f"optimizer={self.optimizer!r}, {self.n_parameters:,} parameters, "
+                f"{self.epoch} epochs trained>")
+
+    def _repr_html_(self):
+        """The summary as an HTML table (what a notebook shows for a bare ``model``)."""
+        esc = html.escape
+        cells = "".join(
+            f"<tr><td>{esc(name)}</td><td>{esc(kind)}</td><td>{esc(shape)}</td>"
+            f"<td style='text-align:right'>{n:,}</td><td>{'yes' if train else 'no'}</td></tr>"
+            for name, kind, shape, n, train in self._rows())
+        head = "".join(f"<th>{h}</th>" for h in ("layer", "type", "output shape", "parameters",
+                                                 "trainable"))
+        caption = (f"<b>{esc(type(self).__name__)} {esc(repr(self.name))}</b>: loss "
+                   f"<code>{esc(self.loss.name)}</code>, optimizer "
+                   f"<code>{esc(repr(self.optimizer))}</code>, {esc(str(self.dtype))}, seed "
+                   f"{self.seed}, {self.epoch} epochs trained")
+        last = self.history.last()
+        if last:
+            caption += "<br>last epoch: " + ", ".join(
+                f"{esc(k)} = {v:.4g}" if isinstance(v, float) else f"{esc(k)} = {esc(str(v))}"
+                for k, v in last.items())
+        return (f"<div><p>{caption}</p><table><thead><tr>{head}</tr></thead><tbody>{cells}"
+                f"<tr><td colspan='3'><b>total</b></td><td style='text-align:right'>"
+                f"<b>{self.n_parameters:,}</b></td><td></td></tr></tbody></table></div>")
 
     # ------------------------------------------------------------------ data checks
     def _inputs(self, X, name):
@@ -275,31 +454,34 @@ class Model:
         (m, n) already come from each sequence's last real step."""
         return mask if mask is not None and A.shape[:-1] == mask.shape else None
 
-    def loss_value(self, A, Y, mask=None):
-        """The data loss of outputs ``A`` (plus nothing else; see ``penalty``)."""
+    def loss_value(self, A, Y, mask=None, sample_weight=None):
+        """The data loss of outputs ``A`` (plus nothing else; see ``penalty``); ``sample_weight``
+        (m,) multiplies each sample's terms."""
         mask = self.output_mask(A, mask)
+        weights = {} if sample_weight is None else {"sample_weight": sample_weight}
         last = self.layers[-1]
         if self._fused:
-            return self.loss.fused_value(last.fc["Z"], Y, last.activation, mask)
-        return self.loss.value(A, Y, mask)
+            return self.loss.fused_value(last.fc["Z"], Y, last.activation, mask, **weights)
+        return self.loss.value(A, Y, mask, **weights)
 
-    def loss_gradient(self, A, Y, mask=None):
+    def loss_gradient(self, A, Y, mask=None, sample_weight=None):
         """dL/dA, or dL/dZ of the output layer when the loss is fused with its activation."""
         mask = self.output_mask(A, mask)
+        weights = {} if sample_weight is None else {"sample_weight": sample_weight}
         if self._fused:
-            return self.loss.fused_gradient(A, Y, self.layers[-1].activation, mask)
-        return self.loss.gradient(A, Y, mask)
+            return self.loss.fused_gradient(A, Y, self.layers[-1].activation, mask, **weights)
+        return self.loss.gradient(A, Y, mask, **weights)
 
-    def loss_at(self, X, Y, mask=None):
+    def loss_at(self, X, Y, mask=None, sample_weight=None):
         """The training objective (data loss + penalties) at (X, Y), without gradients."""
         A = self.forward(X, training=True, mask=mask)
-        return self.loss_value(A, Y, mask) + self.penalty()
+        return self.loss_value(A, Y, mask, sample_weight) + self.penalty()
 
-    def compute_loss_and_gradients(self, X, Y, mask=None):
+    def compute_loss_and_gradients(self, X, Y, mask=None, sample_weight=None):
         """Forward (training mode), loss, backward and gradients; no update. Returns (loss, A)."""
         A = self.forward(X, training=True, mask=mask)
-        loss = self.loss_value(A, Y, mask) + self.penalty()
-        self.backward(self.loss_gradient(A, Y, mask))
+        loss = self.loss_value(A, Y, mask, sample_weight) + self.penalty()
+        self.backward(self.loss_gradient(A, Y, mask, sample_weight))
         return loss, A
 
     def _clip(self):
@@ -315,12 +497,13 @@ class Model:
         self.last_grad_norm = norm
         return norm
 
-    def train_step(self, X, Y, mask=None, where=""):
+    def train_step(self, X, Y, mask=None, where="", sample_weight=None):
         """One step on a batch (already checked and converted). Returns (loss, outputs)."""
+        weights = {} if sample_weight is None else {"sample_weight": sample_weight}
         # An overflow makes an inf or a NaN, which the guard below reports with its epoch and
         # batch: NumPy's own warnings would only repeat it without saying where.
         with np.errstate(over="ignore", invalid="ignore"):
-            loss, A = self.compute_loss_and_gradients(X, Y, mask)
+            loss, A = self.compute_loss_and_gradients(X, Y, mask, **weights)
             norm = self._clip()
         if not np.isfinite(norm):     # a sum of squares can overflow while every entry is finite
             norm = np.inf if any(not np.isfinite(g).all() for l in self.layers if l.trainable
@@ -387,19 +570,34 @@ class Model:
     # ------------------------------------------------------------------ loops
     @with_model_threads
     def train(self, X, Y, epochs=1, batch_size=32, shuffle=True, validation=None, verbose=1,
-              callbacks=(), mask=None, validation_batch_size=None):
+              callbacks=(), mask=None, validation_batch_size=None, validation_split=None,
+              sample_weight=None, **unknown):
         """Train for ``epochs`` more epochs; returns the model's ``History``.
 
-        ``validation`` is ``(Xv, Yv)``, ``(Xv, Yv, mask_v)`` or a dataset ``Split``. ``verbose``: 0 silent, 1 a tqdm
-        progress bar (only on a terminal), 2 one line per epoch. ``validation_batch_size``
-        defaults to 256 or more, and to ``batch_size`` when a layer is stateful (its state flows
-        from one validation batch to the next, so their layout must match).
+        ``validation`` is ``(Xv, Yv)``, ``(Xv, Yv, mask_v)`` or a dataset ``Split``;
+        ``validation_split=0.2`` instead holds out the last 20% of the samples, taken before any
+        shuffling (as Keras does). ``sample_weight`` (one number >= 0 per sample) multiplies each
+        sample's loss: the objective becomes ``sum_i w_i L_i / N`` with the same ``N`` as without
+        weights, so weights of 1 change nothing (validation values stay unweighted). ``verbose``: 0 silent; 1 a tqdm progress bar on
+        a terminal or in a notebook, and one line per epoch when the output is neither (piped to
+        a file, CI); 2 one line per epoch. ``validation_batch_size`` defaults to 256 or more, and
+        to ``batch_size`` when a layer is stateful (its state flows from one validation batch to
+        the next, so their layout must match).
         """
+        if unknown:
+            raise TypeError(_unexpected_arguments("model.train", unknown, self.train))
         epochs = checks.positive_int("model.train", "epochs", epochs)
         batch_size = checks.positive_int("model.train", "batch_size", batch_size)
         checks.positive_int("model.train", "validation_batch_size", validation_batch_size, none=True)
         shuffle = checks.flag("model.train", "shuffle", shuffle)
+        if validation_split is not None:
+            if validation is not None:
+                raise ValueError("model.train: give validation=(X_val, Y_val) or "
+                                 "validation_split=, not both")
+            X, Y, mask, sample_weight, validation = _split_off(validation_split, X, Y, mask,
+                                                               sample_weight)
         X, Y, mask = self._prepare(X, Y, mask)
+        sample_weight = self._sample_weight(sample_weight, X.shape[0])
         val = None
         if validation is not None and hasattr(validation, "X") and hasattr(validation, "Y"):
             validation = (validation.X, validation.Y, getattr(validation, "mask", None))
@@ -412,11 +610,14 @@ class Model:
         m = X.shape[0]
         cbs = CallbackList(callbacks, self)
         self.stop_training = False
-        bar = self._progress(epochs, verbose)
+        show = self._display(verbose)
+        bar = self._progress(epochs) if show == "bar" else None
+        last_epoch = self.epoch + epochs
         cbs.call("on_train_begin")
         try:
             for _ in range(epochs):
                 epoch = self.epoch
+                started = time.perf_counter()
                 if self.schedule is not None:
                     self.optimizer.lr = checked_rate(self.schedule, epoch, self.optimizer.base_lr)
                 else:   # set by hand or by a callback: a negative rate would climb the loss
@@ -430,8 +631,10 @@ class Model:
                     idx = order[start:start + batch_size]
                     Yb = Y[idx]
                     mb = mask[idx] if mask is not None else None
+                    wb = sample_weight[idx] if sample_weight is not None else None
                     try:
-                        loss, A = self.train_step(X[idx], Yb, mb, where=f" at epoch {epoch + 1}, batch {b + 1}")
+                        loss, A = self.train_step(X[idx], Yb, mb, where=f" at epoch {epoch + 1}, batch {b + 1}",
+                                                  sample_weight=wb)
                     except TrainingDiverged as err:
                         err.epoch, err.batch, err.history = epoch + 1, b + 1, self.history
                         raise
@@ -457,7 +660,7 @@ class Model:
                 self.epoch += 1
                 self.history.append(logs)
                 cbs.call("on_epoch_end", epoch, logs)
-                self._report(bar, verbose, logs)
+                self._report(bar, show, logs, last_epoch, time.perf_counter() - started)
                 if self.stop_training:
                     break
         finally:
@@ -466,19 +669,52 @@ class Model:
         cbs.call("on_train_end")
         return self.history
 
-    def _progress(self, epochs, verbose):
-        if verbose != 1 or not sys.stderr.isatty():
+    def _sample_weight(self, sample_weight, m):
+        if sample_weight is None:
             return None
-        from tqdm.auto import tqdm
+        if "sample_weight" not in inspect.signature(self.compute_loss_and_gradients).parameters:
+            raise ValueError(f"model.train: {type(self).__name__} does not take sample_weight")
+        w = np.asarray(sample_weight)
+        if w.dtype == object or not (np.issubdtype(w.dtype, np.number) or w.dtype == bool):
+            raise TypeError(f"model.train: sample_weight must be numeric, got dtype {w.dtype}")
+        if w.shape != (m,):
+            raise ValueError(f"model.train: sample_weight must hold one weight per sample, shape "
+                             f"({m},), got shape {w.shape}")
+        if not (np.isfinite(w).all() and (w >= 0).all()):
+            raise ValueError("model.train: sample_weight must be finite and >= 0")
+        return w.astype(self.dtype)
+
+    @staticmethod
+    def _display(verbose):
+        """``"bar"``, ``"lines"`` (one per epoch) or None (silent) for this ``verbose``."""
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"model.train: verbose must be 0, 1 or 2, got {verbose!r}")
+        if not verbose:
+            return None
+        if verbose == 2:
+            return "lines"
+        return "lines" if _output_kind() == "log" else "bar"
+
+    def _progress(self, epochs):
+        """A tqdm bar: the notebook widget when ipywidgets is installed, else the text bar (in a
+        notebook too, where the frontend redraws it on each carriage return). tqdm.auto would
+        choose the same but warn when ipywidgets is missing."""
+        from importlib.util import find_spec
+        if _output_kind() == "notebook" and find_spec("ipywidgets") is not None:
+            from tqdm.notebook import tqdm
+        else:
+            from tqdm.std import tqdm
         return tqdm(total=epochs, desc=self.name, unit="epoch", leave=True)
 
-    def _report(self, bar, verbose, logs):
+    def _report(self, bar, show, logs, last_epoch, seconds):
         shown = {k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in logs.items()}
         if bar is not None:
             bar.set_postfix(shown, refresh=False)
             bar.update(1)
-        elif verbose == 2:
-            print(f"epoch {self.epoch}: " + "  ".join(f"{k}={v}" for k, v in shown.items()))
+        elif show == "lines":
+            print(f"epoch {self.epoch}/{last_epoch}: "
+                  + "  ".join(f"{k}={v}" for k, v in shown.items()) + f"  ({seconds:.2f} s)",
+                  flush=True)
 
     def _batches(self, X, mask, batch_size):
         m = X.shape[0]
