@@ -115,7 +115,7 @@ class Model:
                        and hasattr(last, "fused_output"))
         if self._fused:
             last.fused_output = True
-        self.task = task_for_loss(self.loss.name)
+        self.task = task_for_loss(self.loss.name, last.output_activation())
         self.metrics = dict(get_metric(m, self.task) for m in metrics)
 
         self.optimizer = get_optimizer(optimizer)
