@@ -100,3 +100,30 @@ def test_vocabulary_errors_name_the_problem():
         vocab.decode(np.array([[0, 7]]))
     with pytest.raises(ValueError, match="last axis of 4"):
         vocab.decode(np.zeros((1, 2, 3)))
+
+
+def test_a_layers_clip_norm_clips_that_layer_only():
+    X = np.random.default_rng(0).standard_normal((8, 5, 3)) * 10
+    Y = np.random.default_rng(1).standard_normal((8, 1)) * 10
+    model = Model([LSTM(3, clip_norm=1e-3), Dense(1)], loss="mse", seed=0)
+    model.compute_loss_and_gradients(X, Y)
+    before = {l.name: np.sqrt(sum(np.sum(g ** 2) for g in l.g.values())) for l in model.layers}
+    assert before["lstm_0"] > 1e-3 and before["dense_1"] > 1e-3
+    model._clip()
+    after = {l.name: np.sqrt(sum(np.sum(g ** 2) for g in l.g.values())) for l in model.layers}
+    assert after["lstm_0"] == pytest.approx(1e-3, rel=1e-12)      # exactly clip_norm / norm
+    assert after["dense_1"] == before["dense_1"]
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), "1", True])
+def test_clip_norm_must_be_a_positive_number(bad):
+    with pytest.raises(ValueError, match=rf"LSTM: clip_norm must be a finite number > 0, got {bad!r}"):
+        LSTM(3, clip_norm=bad)
+
+
+def test_clip_norm_is_saved(tmp_path):
+    from unrolled.framework import load_model, save_model
+    model = Model([LSTM(3, clip_norm=0.5), Dense(1)], loss="mse", seed=0)
+    model.build(np.zeros((2, 4, 3)))
+    save_model(model, tmp_path / "m.npz")
+    assert load_model(tmp_path / "m.npz").layers[0].clip_norm == 0.5

@@ -21,7 +21,7 @@ from epynn.rnn.models import RNN as ERNN  # noqa: E402
 from epynn.settings import se_hPars as EPYNN_DEFAULTS  # noqa: E402
 
 from unrolled.framework import Model  # noqa: E402
-from unrolled.interop.epynn import copy_weights, from_epynn_settings  # noqa: E402
+from unrolled.interop.epynn import copy_weights, epynn_clip_norm, from_epynn_settings  # noqa: E402
 from unrolled.layers import GRU, LSTM, RNN, Dense  # noqa: E402
 
 EPOCHS = 50
@@ -63,8 +63,8 @@ def train_epynn(layers, X, Y, loss, hpars, epochs):
     return initial, [layer.p for layer in layers]
 
 
-def train_unrolled(layers, X, Y, loss, hpars, epochs, initial, epynn_layers, clip=False):
-    model = Model(layers, loss=loss, seed=0, **from_epynn_settings(hpars, BATCH, epochs, clip))
+def train_unrolled(layers, X, Y, loss, hpars, epochs, initial):
+    model = Model(layers, loss=loss, seed=0, **from_epynn_settings(hpars, BATCH, epochs))
     model.build(X)
     for layer, weights in zip(model.layers, initial):
         holder = type("EpyNNWeights", (), {"p": weights})()
@@ -124,10 +124,31 @@ def test_weights_equal_epynns_after_50_epochs(name):
     X, labels = data(kind)
     Y = targets(labels)
     initial, final = train_epynn(epynn_layers(), X, Y, loss, settings, EPOCHS)
-    model = train_unrolled(our_layers(), X, Y, loss.lower(), settings, EPOCHS, initial, None)
+    model = train_unrolled(our_layers(), X, Y, loss.lower(), settings, EPOCHS, initial)
     moved = max(np.abs(final[0][k] - initial[0][k]).max() for k in final[0])
     assert moved > 1e-3, "the weights hardly moved: the comparison would prove nothing"
     assert_same_weights(model, final, kinds)
+
+
+def test_epynns_per_layer_clipping_is_clip_norm():
+    """EpyNN's RNN clips its own summed gradients at 0.25 by default (its Dense does not): the
+    same layer with clip_norm = 0.25 / m."""
+    X, labels = data("sequence")
+    Y = labels[:, None].astype(float)
+    settings = hpars(learning_rate=0.5)
+    initial, final = train_epynn([ERNN(4), EDense(1, activate=sigmoid)], X, Y, "BCE", settings,
+                                 EPOCHS)
+    model = train_unrolled([RNN(4, clip_norm=epynn_clip_norm(BATCH)),
+                            Dense(1, activation="sigmoid")], X, Y, "bce", settings, EPOCHS,
+                           initial)
+    clipped = Model([RNN(4), Dense(1, activation="sigmoid")], loss="bce", seed=0,
+                    **from_epynn_settings(settings, BATCH, EPOCHS))
+    clipped.build(X)
+    for layer, weights in zip(clipped.layers, initial):
+        copy_weights(type("EpyNNWeights", (), {"p": weights})(), layer)
+    clipped.train(X, Y, epochs=1, batch_size=BATCH, shuffle=False, verbose=0)
+    assert clipped.last_grad_norm * BATCH > 0.25, "the RNN's gradients were never clipped"
+    assert_same_weights(model, final, ("RNN", "Dense"))
 
 
 def test_the_learning_rate_rescaling_is_needed():
@@ -136,7 +157,7 @@ def test_the_learning_rate_rescaling_is_needed():
     X, labels = data(kind)
     Y = targets(labels)
     initial, final = train_epynn(epynn_layers(), X, Y, loss, settings, 5)
-    model = Model(our_layers(), loss="cce", seed=0, optimizer="sgd")
+    model = Model(our_layers(), loss="cce", seed=0)
     model.optimizer.lr = settings["learning_rate"]       # EpyNN's rate as it is: wrong
     model.build(X)
     for layer, weights in zip(model.layers, initial):
@@ -155,3 +176,20 @@ def test_settings_refuse_what_they_cannot_convert():
         layer = GRU(2)
         layer(np.zeros((1, 2, 3)))
         copy_weights(type("W", (), {"p": {}})(), layer)
+
+
+def test_epynn_metrics_count_label_0_as_positive():
+    """The porting guide's mapping for a binary task: EpyNN's recall is unrolled's specificity,
+    its precision unrolled's npv, its specificity unrolled's recall, its NPV unrolled's
+    precision."""
+    metrics = pytest.importorskip("epynn.commons.metrics")
+    from unrolled.framework.metrics import METRICS
+    rng = np.random.default_rng(3)
+    A = rng.uniform(size=(40, 1))
+    Y = (rng.uniform(size=(40, 1)) < 0.4).astype(float)
+    mapping = {"recall": "specificity", "precision": "npv", "specificity": "recall", "NPV": "precision"}
+    for theirs, ours in mapping.items():
+        assert getattr(metrics, theirs)(Y, A) == pytest.approx(METRICS[ours](A, Y, task="binary"),
+                                                                rel=1e-12)
+    # and their fscore is the F1 of class 0: unrolled's F1 with the labels swapped
+    assert metrics.fscore(Y, A) == pytest.approx(METRICS["f1"](1 - A, 1 - Y, task="binary"), rel=1e-12)

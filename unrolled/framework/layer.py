@@ -41,12 +41,15 @@ class Layer:
     l1, l2 : float
         Penalties ``l1 * sum|W|`` and ``l2 * sum(W**2)`` on the layer's weights (not biases),
         added to the reported loss and to the gradients.
+    clip_norm : float, optional
+        This layer's gradients are scaled to a norm of at most ``clip_norm``, on their own,
+        before the model's clipping (EpyNN's per-layer ``clip_gradients``).
     """
 
     #: names of the parameters penalized by l1/l2 (biases are not)
     weight_names = ()
 
-    def __init__(self, name=None, trainable=True, lr=None, l1=0.0, l2=0.0):
+    def __init__(self, name=None, trainable=True, lr=None, l1=0.0, l2=0.0, clip_norm=None):
         self.name = name
         self.trainable = bool(trainable)
         if lr is not None and not lr > 0:
@@ -54,6 +57,11 @@ class Layer:
         if l1 < 0 or l2 < 0:
             raise ValueError(f"{self.label}: l1 and l2 must be >= 0, got l1={l1!r}, l2={l2!r}")
         self.lr, self.l1, self.l2 = lr, float(l1), float(l2)
+        if clip_norm is not None and not (isinstance(clip_norm, (int, float, np.integer, np.floating))
+                                          and not isinstance(clip_norm, bool) and clip_norm > 0
+                                          and np.isfinite(clip_norm)):
+            raise ValueError(f"{self.label}: clip_norm must be a finite number > 0, got {clip_norm!r}")
+        self.clip_norm = None if clip_norm is None else float(clip_norm)
         self.d, self.p, self.fs, self.fc = {}, {}, {}, {}
         self.bs, self.bc, self.g = {}, {}, {}
         self.rng = None      # numpy Generator, set by the model from its seed (or by seed())
@@ -181,7 +189,7 @@ class Layer:
     def config(self):
         """Constructor arguments that rebuild this layer (used by save/load)."""
         return {"name": self.name, "trainable": self.trainable, "lr": self.lr,
-                "l1": self.l1, "l2": self.l2}
+                "l1": self.l1, "l2": self.l2, "clip_norm": self.clip_norm}
 
     def __repr__(self):
         return f"{type(self).__name__}(name={self.name!r})"

@@ -327,6 +327,9 @@ class Model:
 
     def _clip(self):
         layers = [l for l in self.layers if l.trainable]
+        for layer in layers:                       # per-layer norms first (Layer clip_norm)
+            if getattr(layer, "clip_norm", None) is not None:
+                clipping.clip_own_norm(layer, layer.clip_norm)
         if self.clip_value is not None:
             clipping.clip_value(layers, self.clip_value)
         if self.clip_layer_norm is not None:

@@ -22,9 +22,10 @@ Conventions (EpyNN → unrolled)
   ``CyclicDescent`` (one cycle of all training epochs when ``cycle_epochs`` is 0) and
   ``lin_decay`` its ``InverseTimeDecay``; ``decay_k = 0`` means ``5 / cycle_epochs`` in both.
 * **Clipping.** EpyNN's ``clip_gradients=True`` (the default of its RNN) rescales a layer's
-  summed gradients to a norm of at most 0.25; on unrolled's mean gradients the same step is a
-  per-layer norm of ``0.25 / m`` (``clip_layer_norm``). (EpyNN adds 1e-16 to every gradient entry
-  before squaring it for the norm: a relative difference of about 1e-16 / |g|.)
+  summed gradients to a norm of at most 0.25; on unrolled's mean gradients the same step is that
+  layer's ``clip_norm = 0.25 / m`` (:func:`epynn_clip_norm`). (EpyNN divides by ``norm +
+  1e-16`` and adds 1e-16 to each entry before squaring it for the norm: a relative difference
+  of about ``1e-16 / norm`` in each clipped step.)
 * **Updates.** EpyNN updates each layer as soon as its gradients exist, inside the backward loop;
   with plain SGD this gives the same weights as unrolled's update after the whole backward pass,
   because every layer's input gradient is computed before its own update.
@@ -80,7 +81,13 @@ def copy_weights(epynn_layer, layer):
     return layer
 
 
-def from_epynn_settings(se_hPars, batch_size, epochs, clip_gradients=False):
+def epynn_clip_norm(batch_size):
+    """The layer ``clip_norm`` that clips unrolled's mean gradients as EpyNN's
+    ``clip_gradients=True`` clips its summed ones: ``0.25 / batch_size``."""
+    return EPYNN_CLIP_NORM / batch_size
+
+
+def from_epynn_settings(se_hPars, batch_size, epochs):
     """unrolled ``Model`` keyword arguments equal to EpyNN's training settings.
 
     Parameters
@@ -90,13 +97,15 @@ def from_epynn_settings(se_hPars, batch_size, epochs, clip_gradients=False):
         ``schedule`` (``steady``, ``exp_decay``, ``lin_decay``), ``decay_k``, ``cycle_epochs``,
         ``cycle_descent``.
     batch_size : int
-        EpyNN's ``Embedding(batch_size=...)``; every batch must have this size.
+        The batch size of EpyNN's ``Embedding``; every batch must have this size.
     epochs : int
-        EpyNN's ``model.train(epochs=...)``: its schedules depend on it.
-    clip_gradients : bool
-        EpyNN's per-layer ``clip_gradients`` (all trainable layers alike).
+        The epochs of EpyNN's ``model.train``, on which its schedules depend.
 
-    Returns ``{"optimizer": SGD(...), "schedule": ..., "clip_layer_norm": ...}``.
+    Returns
+    -------
+    dict
+        ``{"optimizer": SGD(...), "schedule": ...}``. EpyNN's per-layer ``clip_gradients``
+        becomes ``clip_norm=epynn_clip_norm(batch_size)`` on those layers.
     """
     from ..framework.optimizers import SGD
     from ..framework.schedules import CyclicDescent, InverseTimeDecay, Steady
@@ -121,5 +130,4 @@ def from_epynn_settings(se_hPars, batch_size, epochs, clip_gradients=False):
     else:
         raise ValueError(f"from_epynn_settings: schedule must be 'steady', 'exp_decay' or "
                          f"'lin_decay', got {schedule!r}")
-    return {"optimizer": SGD(lr=lr * batch_size), "schedule": made,
-            "clip_layer_norm": EPYNN_CLIP_NORM / batch_size if clip_gradients else None}
+    return {"optimizer": SGD(lr=lr * batch_size), "schedule": made}
