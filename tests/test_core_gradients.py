@@ -23,6 +23,7 @@ ACTIVATIONS = [
     ("elu", {"alpha": 0.7}),
     ("selu", {}),
     ("swish", {}),
+    ("gompertz", {}),
     ("softplus", {}),
     ("hard_sigmoid", {}),
     ("softmax", {"temperature": 2.5}),
@@ -144,6 +145,8 @@ FORMULAS = {
     # Klambauer et al. (2017), eq. (2), constants to 16 digits
     "selu": lambda z: 1.0507009873554805 * np.where(z > 0, z, 1.6732632423543772 * (np.exp(z) - 1)),
     "swish": lambda z: z / (1.0 + np.exp(-z)),
+    # Gompertz curve with a = 1, b = c = 1 (R package rnn, sigmoid = "Gompertz")
+    "gompertz": lambda z: np.exp(-np.exp(-z)),
     "softplus": lambda z: np.log(1.0 + np.exp(z)),
     "hard_sigmoid": lambda z: np.minimum(np.maximum(z / 6.0 + 0.5, 0.0), 1.0),
     "softmax": lambda z: _softmax_rows(z, 2.5),

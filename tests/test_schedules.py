@@ -83,8 +83,9 @@ def test_matches_torch_schedulers(schedule, torch_factory):
 
 
 def test_get_schedule_names_and_errors():
-    assert set(SCHEDULES) == {"steady", "exponential", "linear", "step", "cosine", "cyclic"}
-    assert isinstance(get_schedule("exp_decay", gamma=0.5), ExponentialDecay)
+    assert set(SCHEDULES) == {"steady", "exponential", "linear", "step", "cosine", "cyclic",
+                              "inverse_time"}
+    assert isinstance(get_schedule("exponential_decay", gamma=0.5), ExponentialDecay)
     assert get_schedule("cosine", T_max=3) == CosineAnnealing(T_max=3)
     s = StepDecay(2)
     assert get_schedule(s) is s
@@ -111,3 +112,29 @@ def test_schedule_inside_model_train_sets_history_lr():
     model.train(X, Y, epochs=2, batch_size=10, verbose=0)
     assert model.history["lr"][-2:] == [0.025, 0.025]
     assert model.optimizer.base_lr == 0.2
+
+
+# EpyNN 1.2.13's schedules (epynn/commons/schedule.py), written out from its documented formulas:
+#   exp_decay: lr * (1 - d)**(x // epc) * exp(-(x % epc) * k);   lin_decay: lr / (1 + k * 100 * x)
+@pytest.mark.parametrize("epc, k, d", [(10, 0.5, 0.0), (7, 0.1, 0.3), (30, 5 / 30, 0.0)])
+def test_epynn_exp_decay_alias_computes_epynns_exp_decay(epc, k, d):
+    schedule = get_schedule("exp_decay", cycle_epochs=epc, decay_k=k, cycle_descent=d)
+    expected = [LR0 * (1 - d) ** (x // epc) * np.exp(-(x % epc) * k) for x in range(30)]
+    np.testing.assert_allclose([schedule(x, LR0) for x in range(30)], expected, rtol=1e-14)
+
+
+@pytest.mark.parametrize("k", [0.001, 0.05, 1.0])
+def test_epynn_lin_decay_alias_computes_epynns_lin_decay(k):
+    schedule = get_schedule("lin_decay", decay_k=k)
+    expected = [LR0 / (1 + k * 100 * x) for x in range(30)]
+    np.testing.assert_allclose([schedule(x, LR0) for x in range(30)], expected, rtol=1e-14)
+
+
+def test_epynn_schedules_against_epynn_itself():
+    schedule_module = pytest.importorskip("epynn.commons.schedule")
+    for name, kwargs in (("exp_decay", dict(cycle_epochs=6, decay_k=0.2, cycle_descent=0.1)),
+                         ("lin_decay", dict(decay_k=0.02))):
+        ours = get_schedule(name, **kwargs)
+        hpars = (20, LR0, 20 // 6, kwargs["decay_k"], kwargs.get("cycle_descent", 0.0), 6)
+        theirs = schedule_module.schedule_functions(name, hpars)
+        np.testing.assert_allclose([ours(x, LR0) for x in range(20)], theirs, rtol=1e-14)

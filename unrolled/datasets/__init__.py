@@ -41,6 +41,7 @@ from .utils import (
     from_one_hot,
     majority_baseline,
     one_hot,
+    Vocabulary,
     pad_sequences,
     sliding_windows,
     train_val_test_split,
@@ -98,6 +99,7 @@ __all__ = [
     "arv",
     # helpers
     "one_hot",
+    "Vocabulary",
     "from_one_hot",
     "sliding_windows",
     "pad_sequences",

@@ -156,6 +156,77 @@ def from_one_hot(Y, axis: int = -1) -> np.ndarray:
     return np.argmax(Y, axis=axis).astype(np.int64)
 
 
+class Vocabulary:
+    """Tokens of any hashable kind (characters, words, integers) <-> ids ``0 .. n-1`` <-> one-hot.
+
+    Ids follow the order of first appearance in the sequences given to :meth:`fit` (or the
+    order of ``tokens``), so the same data always gives the same ids.
+
+    >>> vocab = Vocabulary().fit(["GATTACA", "CAT"])
+    >>> vocab.tokens
+    ['G', 'A', 'T', 'C']
+    >>> vocab.encode(["CAT"]).tolist()
+    [[3, 1, 2]]
+    >>> vocab.decode(vocab.one_hot(["TAG"]))
+    [['T', 'A', 'G']]
+    """
+
+    def __init__(self, tokens=()):
+        self.tokens, self.ids = [], {}
+        self.add(tokens)
+
+    def add(self, tokens):
+        """Append the tokens not yet known, in order."""
+        for token in tokens:
+            if token not in self.ids:
+                self.ids[token] = len(self.tokens)
+                self.tokens.append(token)
+        return self
+
+    def fit(self, sequences):
+        """Learn every token of ``sequences`` (an iterable of sequences); returns self."""
+        for sequence in sequences:
+            self.add(sequence)
+        return self
+
+    def __len__(self):
+        return len(self.tokens)
+
+    def encode(self, sequences):
+        """Integer ids, shape ``(m, s)``; all sequences must have the same length (pad first)."""
+        rows = [list(sequence) for sequence in sequences]
+        if not rows:
+            return np.zeros((0, 0), dtype=np.int64)
+        lengths = {len(row) for row in rows}
+        if len(lengths) > 1:
+            raise ValueError(f"Vocabulary.encode: sequences must have one length, got lengths "
+                             f"{sorted(lengths)} (pad them first)")
+        unknown = sorted({repr(t) for row in rows for t in row if t not in self.ids})
+        if unknown:
+            raise ValueError(f"Vocabulary.encode: unknown tokens {', '.join(unknown[:10])}; "
+                             f"known: {len(self)} tokens (add or fit them first)")
+        return np.array([[self.ids[t] for t in row] for row in rows], dtype=np.int64).reshape(
+            len(rows), -1)
+
+    def one_hot(self, sequences, dtype=np.float64):
+        """One-hot vectors, shape ``(m, s, len(vocabulary))``."""
+        return one_hot(self.encode(sequences), len(self), dtype=dtype)
+
+    def decode(self, encoded):
+        """Tokens back from ids ``(m, s)`` or from one-hot / probabilities ``(m, s, n)`` (argmax)."""
+        ids = np.asarray(encoded)
+        if ids.dtype.kind == "f":
+            if ids.shape[-1:] != (len(self),):
+                raise ValueError(f"Vocabulary.decode: one-hot input needs a last axis of "
+                                 f"{len(self)}, got shape {ids.shape}")
+            ids = from_one_hot(ids)
+        if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
+            raise ValueError(f"Vocabulary.decode: ids must be in [0, {len(self)}), got "
+                             f"[{ids.min()}, {ids.max()}]")
+        return np.vectorize(self.tokens.__getitem__, otypes=[object])(ids).tolist() \
+            if ids.ndim else self.tokens[int(ids)]
+
+
 def sliding_windows(series, lags: int, horizon: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Cut a series into (lag window, future value) pairs.
 

@@ -10,7 +10,7 @@ from .metrics import METRICS
 from .model import History, Model, TrainingDiverged
 from .optimizers import Optimizer, SGD, RMSprop, Adagrad, Adam, AdamW, OPTIMIZERS, get_optimizer
 from .schedules import (Schedule, Steady, ExponentialDecay, LinearDecay, StepDecay,
-                        CosineAnnealing, CyclicDescent, SCHEDULES, get_schedule)
+                        CosineAnnealing, CyclicDescent, InverseTimeDecay, SCHEDULES, get_schedule)
 from .serialization import save_model, load_model
 from .seq2seq import Seq2Seq
 from . import clipping, schedules, serialization
@@ -21,5 +21,5 @@ __all__ = ["Activation", "ACTIVATIONS", "Callback", "GradcheckResult", "History"
            "gradcheck", "relative_error", "CSVLogger", "EarlyStopping", "ModelCheckpoint",
            "ReduceLROnPlateau", "RMSprop", "Adagrad", "Adam", "AdamW", "OPTIMIZERS", "Schedule",
            "Steady", "ExponentialDecay", "LinearDecay", "StepDecay", "CosineAnnealing",
-           "CyclicDescent", "SCHEDULES", "get_schedule", "save_model", "load_model", "Seq2Seq",
+           "CyclicDescent", "InverseTimeDecay", "SCHEDULES", "get_schedule", "save_model", "load_model", "Seq2Seq",
            "schedules", "serialization"]

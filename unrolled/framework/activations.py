@@ -221,6 +221,24 @@ class Swish(Activation):
         return {"beta": self.beta}
 
 
+class Gompertz(Activation):
+    """a = exp(-exp(-z)), the Gompertz sigmoid of R's ``rnn`` package: from 0 to 1 like the
+    logistic sigmoid, but asymmetric (a(0) = 1/e);  da/dz = exp(-z - exp(-z)) = -a log(a).
+    The derivative is computed from z, where it stays finite after a underflows to 0."""
+    name = "gompertz"
+    needs_input = True
+
+    def forward(self, z, out=None):
+        with np.errstate(over="ignore"):        # exp(-z) = inf for z < -709: a = exp(-inf) = 0
+            return np.exp(-np.exp(-z), out=out)
+
+    def backward(self, da, a, z=None, out=None):
+        if z is None:
+            raise ValueError("gompertz: backward needs the pre-activation z")
+        with np.errstate(over="ignore"):
+            return self._emit(da * np.exp(-z - np.exp(-z)), out)
+
+
 class Softplus(Activation):
     """a = log(1 + exp(z)) (computed as logaddexp(0, z): no overflow);
     da/dz = sigmoid(z) = 1 - exp(-a)"""
@@ -292,10 +310,10 @@ class Softmax(Activation):
 
 
 ACTIVATIONS = {cls.name: cls for cls in
-               (Identity, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, SELU, Swish, Softplus,
+               (Identity, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, SELU, Swish, Gompertz, Softplus,
                 HardSigmoid, Softmax)}
 ALIASES = {"linear": "identity", "none": "identity", "silu": "swish", "logistic": "sigmoid",
-           "leakyrelu": "leaky_relu", "hardsigmoid": "hard_sigmoid"}
+           "leakyrelu": "leaky_relu", "lrelu": "leaky_relu", "hardsigmoid": "hard_sigmoid"}
 
 
 def activation_spec(act):

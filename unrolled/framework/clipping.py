@@ -4,7 +4,9 @@
   ``torch.nn.utils.clip_grad_norm_``: if ``total > max_norm``, every gradient is scaled by
   ``max_norm / (total + 1e-6)``;
 * ``clip_layer_norm``: the same, but each layer on its own (EpyNN's way);
-* ``clip_value``: every gradient element clipped to ``[-value, value]``.
+* ``clip_value``: every gradient element clipped to ``[-value, value]``;
+* ``clip_own_norm``: one layer's gradients scaled by exactly ``max_norm / norm`` when ``norm >
+  max_norm`` (a layer's ``clip_norm``; EpyNN's ``clip_gradients`` on summed gradients).
 
 Clipping runs after every layer's ``compute_gradients`` and before any ``update_parameters``:
 that is why a layer never updates itself inside its backward pass.
@@ -23,9 +25,9 @@ def grad_norm(layers):
     return float(np.sqrt(sum(float(np.vdot(g, g)) for g in _grads(layers))))
 
 
-def _scale(grads, norm, max_norm):
+def _scale(grads, norm, max_norm, eps=1e-6):
     if norm > max_norm:
-        factor = max_norm / (norm + 1e-6)
+        factor = max_norm / (norm + eps)
         for g in grads:
             g *= factor
 
@@ -48,6 +50,15 @@ def clip_layer_norm(layers, max_norm):
         _scale(_grads([layer]), norm, max_norm)
         norms.append(norm)
     return norms
+
+
+def clip_own_norm(layer, max_norm):
+    """Scale one layer's gradients to norm ``max_norm`` when above it, by ``max_norm / norm``
+    exactly (PyTorch's ``+ 1e-6`` guards a zero norm, which cannot exceed ``max_norm > 0``: with
+    it, the step would differ from EpyNN's by about ``1e-6 / norm``); returns the norm before."""
+    norm = grad_norm([layer])
+    _scale(_grads([layer]), norm, max_norm, eps=0.0)
+    return norm
 
 
 def clip_value(layers, value):

@@ -70,7 +70,7 @@ def orthogonal(shape, rng, dtype=np.float64, gain=1.0):
 INITIALIZERS = {f.__name__: f for f in (zeros, ones, glorot_uniform, glorot_normal, he_uniform,
                                          he_normal, lecun_normal, orthogonal)}
 ALIASES = {"xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal",
-           "xavier": "glorot_uniform", "glorot": "glorot_uniform", "he": "he_uniform",
+           "xavier": "glorot_normal", "glorot": "glorot_uniform", "he": "he_uniform",
            "kaiming_uniform": "he_uniform", "kaiming_normal": "he_normal", "lecun": "lecun_normal"}
 
 

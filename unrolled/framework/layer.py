@@ -43,12 +43,15 @@ class Layer:
     l1, l2 : float
         Penalties ``l1 * sum|W|`` and ``l2 * sum(W**2)`` on the layer's weights (not biases),
         added to the reported loss and to the gradients.
+    clip_norm : float, optional
+        This layer's gradients are scaled to a norm of at most ``clip_norm``, on their own,
+        before the model's clipping (EpyNN's per-layer ``clip_gradients``).
     """
 
     #: names of the parameters penalized by l1/l2 (biases are not)
     weight_names = ()
 
-    def __init__(self, name=None, trainable=True, lr=None, l1=0.0, l2=0.0, **unknown):
+    def __init__(self, name=None, trainable=True, lr=None, l1=0.0, l2=0.0, clip_norm=None, **unknown):
         self.name = checks.text(type(self).__name__, "name", name, none=True)
         if unknown:     # Keras/PyTorch habits (return_sequences=, use_bias=...) get a suggestion
             raise checks.unknown_arguments(self.label, type(self), unknown)
@@ -56,6 +59,8 @@ class Layer:
         self.lr = checks.number(self.label, "lr", lr, low=0, low_open=True, none=True)
         self.l1 = checks.number(self.label, "l1", l1, low=0)
         self.l2 = checks.number(self.label, "l2", l2, low=0)
+        self.clip_norm = checks.number(self.label, "clip_norm", clip_norm, low=0, low_open=True,
+                                       none=True)
         self.d, self.p, self.fs, self.fc = {}, {}, {}, {}
         self.bs, self.bc, self.g = {}, {}, {}
         self.rng = None      # numpy Generator, set by the model from its seed (or by seed())
@@ -189,7 +194,7 @@ class Layer:
     def config(self):
         """Constructor arguments that rebuild this layer (used by save/load)."""
         return {"name": self.name, "trainable": self.trainable, "lr": self.lr,
-                "l1": self.l1, "l2": self.l2}
+                "l1": self.l1, "l2": self.l2, "clip_norm": self.clip_norm}
 
     def __repr__(self):
         return f"{type(self).__name__}(name={self.name!r})"

@@ -21,8 +21,13 @@ from .registry import lookup
 CLASSIFICATION_TASKS = ("binary", "categorical", "sparse")
 
 
-def task_for_loss(loss_name):
-    return {"bce": "binary", "cce": "categorical", "scce": "sparse"}.get(loss_name, "regression")
+def task_for_loss(loss_name, output_activation=None):
+    """The task of a loss; a regression loss on probabilities (mse after softmax or sigmoid, as
+    EpyNN pairs them) is scored as the classification those probabilities make."""
+    task = {"bce": "binary", "cce": "categorical", "scce": "sparse"}.get(loss_name, "regression")
+    if task == "regression":
+        task = {"softmax": "categorical", "sigmoid": "binary"}.get(output_activation, task)
+    return task
 
 
 def _labels(A, Y, task, mask):
@@ -112,6 +117,20 @@ def npv(A, Y, task="categorical", mask=None, classes="present"):
     return _ratio(tn, tn + fn)
 
 
+def perplexity(A, Y, task="categorical", mask=None):
+    """exp(mean cross-entropy) of the probabilities A given to the true classes: the number of
+    equally likely choices the model hesitates between (1 is perfect; a uniform guess over n
+    classes scores n). Language models report it per token."""
+    if task not in ("categorical", "sparse"):
+        raise ValueError(f"perplexity needs class probabilities (a softmax output), got task {task!r}")
+    true = np.asarray(Y).astype(np.intp) if task == "sparse" else np.argmax(Y, axis=-1)
+    p = np.take_along_axis(A, true[..., None], axis=-1)[..., 0]
+    if mask is not None:
+        p = p[mask]
+    with np.errstate(divide="ignore"):
+        return float(np.exp(-np.mean(np.log(p))))
+
+
 MACRO_METRICS = ("precision", "recall", "f1", "specificity", "npv")
 
 
@@ -143,10 +162,12 @@ def rmse(A, Y, task="regression", mask=None):
 
 
 METRICS = {"accuracy": accuracy, "exact_match": exact_match, "precision": precision, "recall": recall, "f1": f1,
-           "specificity": specificity, "npv": npv, "mae": mae, "rmse": rmse}
-CLASSIFICATION_METRICS = ("accuracy", "exact_match", "precision", "recall", "f1", "specificity", "npv")
-ALIASES = {"acc": "accuracy", "f1_score": "f1", "sensitivity": "recall", "tpr": "recall",
-           "tnr": "specificity", "ppv": "precision"}
+           "specificity": specificity, "npv": npv, "perplexity": perplexity, "mae": mae,
+           "rmse": rmse}
+CLASSIFICATION_METRICS = ("accuracy", "exact_match", "precision", "recall", "f1", "specificity",
+                          "npv", "perplexity")
+ALIASES = {"acc": "accuracy", "f1_score": "f1", "fscore": "f1", "sensitivity": "recall",
+           "tpr": "recall", "tnr": "specificity", "ppv": "precision"}
 
 
 def get_metric(name, task):
@@ -157,6 +178,9 @@ def get_metric(name, task):
         raise TypeError(f"model: a metric must be a name or a function, got {type(name).__name__}")
     key, _ = lookup("metric", name, METRICS, ALIASES)
     if key in CLASSIFICATION_METRICS and task not in CLASSIFICATION_TASKS:
-        raise ValueError(f"model: metric {key!r} needs a classification loss (bce, cce, scce); "
-                         f"this model's task is {task!r}")
+        raise ValueError(f"model: metric {key!r} needs a classification loss (bce, cce, scce) or "
+                         f"probabilities (a softmax or sigmoid output); this model's task is {task!r}")
+    if key == "perplexity" and task == "binary":
+        raise ValueError("model: metric 'perplexity' needs class probabilities (softmax, cce or "
+                         "scce); this model's task is 'binary'")
     return key, METRICS[key]

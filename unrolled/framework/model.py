@@ -237,7 +237,7 @@ class Model:
                        and hasattr(last, "fused_output"))
         if self._fused:
             last.fused_output = True
-        self.task = task_for_loss(self.loss.name)
+        self.task = task_for_loss(self.loss.name, last.output_activation())
         metrics = [metrics] if isinstance(metrics, str) else metrics
         self.metrics = dict(get_metric(m, self.task) for m in metrics)
 
@@ -486,6 +486,9 @@ class Model:
 
     def _clip(self):
         layers = [l for l in self.layers if l.trainable]
+        for layer in layers:                       # per-layer norms first (Layer clip_norm)
+            if getattr(layer, "clip_norm", None) is not None:
+                clipping.clip_own_norm(layer, layer.clip_norm)
         if self.clip_value is not None:
             clipping.clip_value(layers, self.clip_value)
         if self.clip_layer_norm is not None:

@@ -18,7 +18,9 @@ any epoch can be computed without replaying the ones before. Notation: ``e`` epo
 ``CosineAnnealing``   ``eta_min + (lr0 - eta_min) * (1 + cos(pi * e / T_max)) / 2``
                       (the closed form of ``CosineAnnealingLR``)
 ``CyclicDescent``     ``lr0 * (1 - cycle_descent)**(e // N) * exp(-decay_k * (e % N))``
-                      (EpyNN's exponential decay with cycles, ``N = cycle_epochs``)
+                      (EpyNN's ``exp_decay``, ``N = cycle_epochs``)
+``InverseTimeDecay``  ``lr0 / (1 + rate * e)`` (Keras' ``InverseTimeDecay``; EpyNN's
+                      ``lin_decay`` with ``rate = 100 * decay_k``)
 ====================  ===========================================================================
 
 Any callable with the same signature works as a schedule too; the classes here can also be saved
@@ -202,23 +204,53 @@ class CyclicDescent(Schedule):
                 "cycle_descent": self.cycle_descent}
 
 
+class InverseTimeDecay(Schedule):
+    """``lr = lr0 / (1 + rate * epoch)`` (Keras' ``InverseTimeDecay`` with one epoch per step).
+
+    EpyNN's ``lin_decay`` is this schedule with ``rate = 100 * decay_k``:
+    ``get_schedule("lin_decay", decay_k=k)`` builds it so.
+    """
+
+    name = "inverse_time"
+
+    def __init__(self, rate=0.01):
+        self.rate = _number("InverseTimeDecay", "rate", rate)
+
+    def lr(self, epoch, base_lr):
+        return base_lr / (1.0 + self.rate * epoch)
+
+    def config(self):
+        return {"rate": self.rate}
+
+
+def _epynn_lin_decay(decay_k=0.01):
+    """EpyNN's ``lin_decay``: ``lr0 / (1 + 100 * decay_k * epoch)``."""
+    return InverseTimeDecay(rate=100.0 * _number("lin_decay", "decay_k", decay_k))
+
+
 SCHEDULES = {cls.name: cls for cls in (Steady, ExponentialDecay, LinearDecay, StepDecay,
-                                      CosineAnnealing, CyclicDescent)}
-ALIASES = {"constant": "steady", "exp_decay": "exponential", "exponential_decay": "exponential",
-           "lin_decay": "linear", "linear_decay": "linear", "step_decay": "step",
-           "cosine_annealing": "cosine", "cyclic_descent": "cyclic"}
+                                      CosineAnnealing, CyclicDescent, InverseTimeDecay)}
+# EpyNN's names compute what EpyNN's functions of those names compute: its exp_decay is the
+# cyclic exponential decay, its lin_decay an inverse-time decay (not a linear ramp)
+ALIASES = {"constant": "steady", "exp_decay": "cyclic", "exponential_decay": "exponential",
+           "linear_decay": "linear", "step_decay": "step", "cosine_annealing": "cosine",
+           "cyclic_descent": "cyclic", "inverse_time_decay": "inverse_time"}
+FACTORIES = {"lin_decay": _epynn_lin_decay}
 
 
 def get_schedule(spec, **kwargs):
     """A Schedule from a name (with constructor ``kwargs``) or an instance (returned as is).
 
-    Names: ``steady``, ``exponential``, ``linear``, ``step``, ``cosine``, ``cyclic`` (aliases such as
-    EpyNN's ``exp_decay``, ``lin_decay`` are accepted).
+    Names: ``steady``, ``exponential``, ``linear``, ``step``, ``cosine``, ``cyclic``,
+    ``inverse_time``; EpyNN's ``exp_decay`` (= ``cyclic``, with ``cycle_epochs``, ``decay_k``,
+    ``cycle_descent``) and ``lin_decay`` (``decay_k``) compute what EpyNN's functions compute.
     """
     if isinstance(spec, Schedule):
         if kwargs:
             raise TypeError(f"get_schedule: keyword arguments given with a Schedule instance {spec!r}")
         return spec
+    if isinstance(spec, str) and spec.lower() in FACTORIES:
+        return FACTORIES[spec.lower()](**kwargs)
     if isinstance(spec, str):
         key, cls = lookup("schedule", spec, SCHEDULES, ALIASES, owner="get_schedule")
         try:
