@@ -245,7 +245,8 @@ def test_bce_with_an_unbounded_output_is_refused():
 
 def test_accuracy_with_mse_loss_is_refused_naming_the_task():
     with pytest.raises(ValueError, match=r"metric 'accuracy' needs a classification loss "
-                                         r"\(bce, cce, scce\); this model's task is 'regression'"):
+                                         r"\(bce, cce, scce\) or probabilities \(a softmax or "
+                                         r"sigmoid output\); this model's task is 'regression'"):
         _regressor(metrics=["accuracy"])
 
 

@@ -149,11 +149,12 @@ def with_model_threads(method):
     def run(model, *args, **kwargs):
         call = signature.bind(model, *args, **kwargs)
         call.apply_defaults()
-        X = call.arguments.get("X")
+        X, rows = call.arguments.get("X"), call.arguments.get("batch_size") or 256
+        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1 or not hasattr(X, "__len__"):
+            return method(model, *args, **kwargs)     # which names the bad argument
         if not model.built:
             takes_y = "Y" in inspect.signature(model.build).parameters
             model.build(X, call.arguments.get("Y")) if takes_y else model.build(X)
-        rows = call.arguments.get("batch_size") or 256
-        with model_threads(model, min(int(rows), len(X))):
+        with model_threads(model, min(rows, len(X))):
             return method(model, *args, **kwargs)
     return run

@@ -202,8 +202,8 @@ class CCE(Loss):
         tiny = np.finfo(A.dtype).tiny
         return np.where(A >= tiny, -Y / np.maximum(A, tiny), 0.0)   # flat where A is floored
 
-    def fused_gradient(self, A, Y, activation, mask=None):
-        w, n = self._count(A, mask)
+    def fused_gradient(self, A, Y, activation, mask=None, sample_weight=None):
+        w, n = self._count(A, mask, sample_weight)
         Y = self._dense_targets(A, Y)
         dZ = A * Y.sum(axis=-1, keepdims=True)                      # A sum_k Y_k
         dZ -= Y
@@ -230,8 +230,8 @@ class SparseCCE(CCE):
     integer_targets = True
     target_range = (None, None)
 
-    def fused_gradient(self, A, Y, activation, mask=None):
-        return Loss.fused_gradient(self, A, Y, activation, mask)
+    def fused_gradient(self, A, Y, activation, mask=None, sample_weight=None):
+        return Loss.fused_gradient(self, A, Y, activation, mask, sample_weight)
 
     def _dense_targets(self, A, Y):
         labels = np.asarray(Y)
