@@ -467,3 +467,94 @@ def test_lean_recurrent_layer_round_trip(tmp_path):
     model.train(X, Y, epochs=1, batch_size=4, verbose=0)
     loaded.train(X, Y, epochs=1, batch_size=4, verbose=0)
     assert_same_state(model, loaded)
+
+
+# ------------------------------------------------------------------------------------ nothing lost
+def test_stateful_stream_continues_bit_identically_after_reload(tmp_path):
+    """The states a stateful layer carries between batches are saved: the reloaded model reads
+    the next chunks of the stream exactly as the original does."""
+    from unrolled.layers import GRU, LSTM
+    rng = np.random.default_rng(4)
+    chunks = [rng.standard_normal((3, 4, 2)) for _ in range(4)]
+    model = Model([LSTM(5, stateful=True, sequences=True, name="lstm"),
+                   GRU(3, stateful=True, name="gru"), Dense(2, name="out")], seed=9)
+    for chunk in chunks[:2]:
+        model.predict(chunk)
+    assert set(model["lstm"].carried) == {"h", "C"} and set(model["gru"].carried) == {"h"}
+    model.save(tmp_path / "stream.npz")
+    loaded = load_model(tmp_path / "stream.npz")
+    for name in ("lstm", "gru"):
+        for key, state in model[name].carried.items():
+            np.testing.assert_array_equal(loaded[name].carried[key], state)
+    for chunk in chunks[2:]:
+        np.testing.assert_array_equal(loaded.predict(chunk), model.predict(chunk))
+    # sharp: the same model restarted from zero states reads the stream differently
+    restarted = load_model(tmp_path / "stream.npz")
+    restarted.reset_states()
+    assert not np.array_equal(restarted.predict(chunks[2]), load_model(tmp_path / "stream.npz")
+                              .predict(chunks[2]))
+
+
+def test_carried_state_that_does_not_fit_is_refused(tmp_path):
+    from unrolled.layers import LSTM
+    model = Model([LSTM(5, stateful=True, name="lstm"), Dense(2, name="out")], seed=9)
+    model.predict(np.zeros((3, 4, 2)))
+    model.save(tmp_path / "s.npz")
+    bad = rewrite(tmp_path / "s.npz", tmp_path / "bad.npz", extra={"state/lstm/h": np.zeros((3, 7))})
+    with pytest.raises(ValueError, match=r"carried state 'state/lstm/h' has shape \(3, 7\), "
+                                         r"expected \(m, 5\)"):
+        load_model(bad)
+
+
+def test_leftovers_of_a_killed_save_are_cleaned_by_the_next_save(tmp_path):
+    """A save killed mid-write leaves '.<name>.<pid>.<hex>.tmp'; the next save of the same target
+    removes it when that process is gone, and leaves everything else alone."""
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True)
+    dead = int(done.stdout)                             # a process that has exited
+    leftover = tmp_path / f".model.npz.{dead}.0badc0de.tmp"
+    live = tmp_path / f".model.npz.{os.getppid()}.0badc0de.tmp"     # a save still running
+    other = tmp_path / f".other.npz.{dead}.0badc0de.tmp"            # another target's
+    for path in (leftover, live, other):
+        path.write_bytes(b"PK\x03\x04 80 MB of a half-written archive")
+    _, path = saved(tmp_path, "model.npz")
+    assert not leftover.exists()
+    assert live.exists() and other.exists()
+    assert sorted(os.listdir(tmp_path)) == sorted([".model.npz.%d.0badc0de.tmp" % os.getppid(),
+                                                   f".other.npz.{dead}.0badc0de.tmp", "model.npz"])
+
+
+def test_save_errors_name_the_target_path(tmp_path):
+    model = small_model()
+    target = tmp_path / "no_such_dir" / "m.npz"
+    with pytest.raises(FileNotFoundError, match="save_model: cannot write .*no_such_dir/m.npz"):
+        model.save(target)
+    model["hidden"].name = "a/b"
+    with pytest.raises(ValueError, match=r"save_model: .*bad\.npz: layer names may not contain '/'"):
+        model.save(tmp_path / "bad.npz")
+    assert not os.listdir(tmp_path)
+
+
+def test_optimizer_state_is_validated_slot_by_slot(tmp_path):
+    _, good = saved(tmp_path)         # Adam: step, exp_avg, exp_avg_sq for every parameter
+    cases = [
+        ({"optimizer/hidden/W/velocity": np.zeros((4, 6))},
+         r"Adam keeps the slots \['exp_avg', 'exp_avg_sq', 'step'\].*hidden/W has "
+         r"\['exp_avg', 'exp_avg_sq', 'step', 'velocity'\]"),
+        ({"optimizer/hidden/W/exp_avg": np.full((4, 6), np.nan)},
+         r"'hidden/W/exp_avg' holds non-finite values"),
+        ({"optimizer/hidden/W/step": np.array(-3)},
+         r"'hidden/W/step': a step count is a non-negative integer scalar, got int64 of shape \(\)"),
+        ({"optimizer/hidden/W/step": np.array(2.5)},
+         r"'hidden/W/step': a step count is a non-negative integer scalar, got float64"),
+        ({"optimizer/hidden/W/exp_avg": np.zeros((4, 6), np.float32)},
+         r"'hidden/W/exp_avg' has shape \(4, 6\) and dtype float32, its parameter \(4, 6\) and "
+         r"float64"),
+    ]
+    for i, (extra, message) in enumerate(cases):
+        bad = rewrite(good, tmp_path / f"bad{i}.npz", extra=extra)
+        with pytest.raises(ValueError, match=message):
+            load_model(bad)
+    bad = rewrite(good, tmp_path / "missing.npz", drop=("optimizer/hidden/W/exp_avg_sq",))
+    with pytest.raises(ValueError, match=r"hidden/W has \['exp_avg', 'step'\]"):
+        load_model(bad)

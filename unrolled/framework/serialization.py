@@ -87,6 +87,7 @@ MAX_JSON_DEPTH = 64
 MAX_MEMBERS = 100_000
 MAX_DIRECTORY_BYTES = 8 << 20
 MAX_NPY_HEADER = 10_000
+MAX_LAYERS = 4096
 
 _BIT_GENERATORS = {cls.__name__: cls for cls in (np.random.PCG64, np.random.PCG64DXSM,
                                                  np.random.MT19937, np.random.Philox,
@@ -621,8 +622,9 @@ def _rebuild_layers(meta):
     from .layer import Layer
     layers_table = layer_types()
     layers = []
-    if not meta["layers"]:
-        raise _Bad("metadata has no layers")
+    if not 1 <= len(meta["layers"]) <= MAX_LAYERS:
+        raise _Bad(f"metadata lists {len(meta['layers'])} layers; a model file holds 1 to "
+                   f"{MAX_LAYERS}")
     for i, spec in enumerate(meta["layers"]):
         where = f"layer {i}"
         if not isinstance(spec, dict):
@@ -863,7 +865,7 @@ def load_model(path):
     except _Bad as err:
         raise ValueError(f"load_model: {path}: {err}") from None
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, UnicodeDecodeError,
-            OverflowError, RecursionError, MemoryError, struct.error, zipfile.BadZipFile,
+            OverflowError, RecursionError, struct.error, zipfile.BadZipFile,
             zlib.error, EOFError) as err:
         raise ValueError(f"load_model: {path}: invalid or corrupted model file "
                          f"({type(err).__name__}: {str(err)[:300]})") from None
