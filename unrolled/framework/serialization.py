@@ -84,8 +84,8 @@ STATE_PREFIX = "state/"
 #: limits of what load_model reads (see the module docstring)
 MAX_META_BYTES = 4 << 20
 MAX_JSON_DEPTH = 64
-MAX_MEMBERS = 100_000
-MAX_DIRECTORY_BYTES = 8 << 20
+MAX_MEMBERS = 10_000
+MAX_DIRECTORY_BYTES = 2 << 20
 MAX_NPY_HEADER = 10_000
 MAX_LAYERS = 4096
 
@@ -140,7 +140,7 @@ def _from_json(obj):
             try:
                 dtype = np.dtype(str(obj["dtype"]))
             except TypeError:
-                raise _Bad(f"metadata array of unknown dtype {str(obj['dtype'])[:40]!r}") from None
+                raise _Bad(f"metadata array of unknown dtype {_show(obj['dtype'])}") from None
             if dtype.kind not in _ARRAY_KINDS or dtype.fields is not None:
                 raise _Bad(f"metadata array of dtype {dtype}")
             try:
@@ -158,7 +158,7 @@ def _rng_state(rng):
 def _make_rng(state, where):
     """A Generator with the saved bit-generator state (only numpy's own bit generators)."""
     if not isinstance(state, dict) or state.get("bit_generator") not in _BIT_GENERATORS:
-        raise _Bad(f"{where}: unsupported random-generator state {str(state)[:80]!r}")
+        raise _Bad(f"{where}: unsupported random-generator state {_show(state)}")
     bit_gen = _BIT_GENERATORS[state["bit_generator"]]()
     try:
         bit_gen.state = state
@@ -346,6 +346,12 @@ class _Bad(ValueError):
     """Internal: a problem found while loading (re-raised with the path)."""
 
 
+def _show(value, limit=80):
+    """``repr(value)``, cut to ``limit`` characters (a file's values may be huge)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _zip_directory(f, size):
     """Refuse, from the end-of-central-directory record alone, an archive whose directory is
     too large or lists too many members (before zipfile parses it)."""
@@ -388,6 +394,8 @@ def _npy_header(member, name):
             TypeError, RecursionError) as err:
         raise _Bad(f"entry {name!r} is not a readable .npy array ({type(err).__name__}: "
                    f"{str(err)[:200]})") from None
+    if any(n < 0 for n in shape):
+        raise _Bad(f"entry {name!r} declares the negative shape {shape}")
     if dtype.hasobject:
         raise _Bad(f"refusing to load: entry {name!r} is an object array / pickled payload "
                    f"(never unpickled)")
@@ -417,6 +425,9 @@ def _read_member(archive, info, name):
     return flat.reshape(shape, order="F" if fortran else "C")
 
 
+_MEMBER = re.compile(rf"^({META_KEY}|(param|state)/[^/]+/[^/]+|optimizer/[^/]+/[^/]+/[^/]+)\.npy$")
+
+
 def _read_entries(path):
     """Every entry of the archive as a numeric array, every size checked before it is read."""
     size = os.path.getsize(path)
@@ -442,10 +453,13 @@ def _read_entries(path):
                 raise _Bad(f"the archive's entries declare {declared} bytes once inflated, more "
                            f"than twice the file's {size} bytes plus 1 MiB (a zip bomb?); "
                            f"refused before inflating anything")
+            for info in infos:
+                if not _MEMBER.match(info.filename):
+                    raise _Bad(f"unexpected entry {info.filename[:80]!r} (a model file holds "
+                               f"{META_KEY}.npy, param/<layer>/<name>.npy, "
+                               f"state/<layer>/<name>.npy and optimizer/<layer>/<param>/<slot>.npy)")
             entries = {}
             for info in infos:
-                if not info.filename.endswith(".npy"):
-                    raise _Bad(f"entry {info.filename!r} is not a .npy array")
                 name = info.filename[:-4]
                 if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) \
                         or info.flag_bits & 0x1:
@@ -498,10 +512,10 @@ def _read_meta(entries):
         raise _Bad(f"metadata is not valid JSON ({str(err)[:200]})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else None
-        raise _Bad(f"not an unrolled model file (format {str(found)[:40]!r}, expected {FORMAT!r})")
+        raise _Bad(f"not an unrolled model file (format {_show(found)}, expected {FORMAT!r})")
     version = meta.get("version")
     if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= VERSION:
-        raise _Bad(f"unsupported file version {str(version)[:20]} (this unrolled reads versions 1 "
+        raise _Bad(f"unsupported file version {_show(version)} (this unrolled reads versions 1 "
                    f"to {VERSION})")
     if version == 1:
         meta = _upgrade_v1(meta)
@@ -538,14 +552,14 @@ def _field(mapping, key, kind, where):
     """``mapping[key]``, which must be of type ``kind`` (a bool is no int here)."""
     value = mapping.get(key) if isinstance(mapping, dict) else None
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise _Bad(f"{where}: {key!r} must be a {kind.__name__}, got {str(value)[:60]!r}")
+        raise _Bad(f"{where}: {key!r} must be a {kind.__name__}, got {_show(value)}")
     return value
 
 
 def _count(value, where):
     """A non-negative integer (JSON int, not bool)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _Bad(f"{where} must be a non-negative integer, got {str(value)[:40]!r}")
+        raise _Bad(f"{where} must be a non-negative integer, got {_show(value)}")
     return value
 
 
@@ -553,14 +567,14 @@ def _rate(value, where, positive=False):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
             or value < 0 or (positive and value == 0):
         raise _Bad(f"{where} must be a finite number {'> 0' if positive else '>= 0'}, got "
-                   f"{str(value)[:40]!r}")
+                   f"{_show(value)}")
     return float(value)
 
 
 def _dtype(meta):
     name = _field(meta["model"], "config", dict, "model").get("dtype", "float64")
     if name not in ("float32", "float64"):
-        raise _Bad(f"model dtype must be 'float32' or 'float64', got {str(name)[:40]!r}")
+        raise _Bad(f"model dtype must be 'float32' or 'float64', got {_show(name)}")
     return np.dtype(name)
 
 
@@ -587,7 +601,7 @@ def _input_dims(meta, entries):
         return None
     if not (isinstance(shape, list) and 2 <= len(shape) <= 8 and shape[0] == 1
             and all(isinstance(n, int) and not isinstance(n, bool) and 0 < n < 2 ** 62 for n in shape)):
-        raise _Bad(f"bad input_shape {str(shape)[:80]} in metadata")
+        raise _Bad(f"bad input_shape {_show(shape)} in metadata")
     present = sum(arr.size for key, arr in entries.items() if key.startswith(PARAM_PREFIX))
     if math.prod(shape[2:]) > max(present, 1):
         raise _Bad(f"input_shape {shape} declares {math.prod(shape[2:])} features per step, more "
@@ -599,7 +613,7 @@ def _input_dims(meta, entries):
 def _kwargs(config, where):
     config = _from_json(config)
     if not isinstance(config, dict):
-        raise _Bad(f"{where}: config must be a dict of named arguments, got {str(config)[:80]}")
+        raise _Bad(f"{where}: config must be a dict of named arguments, got {_show(config)}")
     return config
 
 
@@ -615,7 +629,7 @@ def _lookup(kind, spec, where):
     try:
         return registry.get(kind, name, spec.get("module") if isinstance(spec, dict) else None)
     except ValueError as err:
-        raise _Bad(f"{where}: unknown {kind} {str(name)[:60]!r}: {err}") from None
+        raise _Bad(f"{where}: unknown {kind} {_show(name)}: {err}") from None
 
 
 def _rebuild_layers(meta):
@@ -633,7 +647,7 @@ def _rebuild_layers(meta):
         cls = layers_table.get(name) if isinstance(name, str) else None
         if not (isinstance(cls, type) and issubclass(cls, Layer)):
             hint = spec.get("module")
-            raise _Bad(f"{where} has unknown type {str(name)[:60]!r}: not a registered layer; "
+            raise _Bad(f"{where} has unknown type {_show(name)}: not a registered layer; "
                        f"import the module that defines it"
                        f"{f' ({hint!r})' if isinstance(hint, str) else ''} before loading "
                        f"(loading never imports modules itself); a Layer subclass registers "
@@ -675,30 +689,34 @@ def _rebuild_model(meta, layers, optimizer, schedule):
     components = {}
     for arg, index in meta["components"].items():
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(layers):
-            raise _Bad(f"component {arg!r} names layer {str(index)[:20]}, the file has "
+            raise _Bad(f"component {arg!r} names layer {_show(index)}, the file has "
                        f"{len(layers)} layers")
         components[arg] = layers[index]
     for name in config.get("metrics") or ():
         if not isinstance(name, str) or name not in registry.table("metric"):
-            raise _Bad(f"unknown metric {str(name)[:60]!r}: not registered; register it with "
+            raise _Bad(f"unknown metric {_show(name)}: not registered; register it with "
                        f"@register_metric in a module you import before loading")
     loss = config.get("loss")
     if loss is not None and (not isinstance(loss, str) or loss not in registry.table("loss")):
-        raise _Bad(f"unknown loss {str(loss)[:60]!r}: not registered; registered losses: "
+        raise _Bad(f"unknown loss {_show(loss)}: not registered; registered losses: "
                    f"{', '.join(sorted(registry.table('loss')))}")
     try:
         model = cls.from_config(layers, components, config, optimizer=optimizer, schedule=schedule)
     except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as err:
         raise _Bad(f"cannot rebuild the model {cls.__name__}: {err}") from None
-    if [layer for layer in model.layers] != layers:
+    if model.layers != layers:
         raise _Bad("the rebuilt model's layers are not those of the file (components out of order)")
+    rebuilt = model.components()
+    if set(rebuilt) != set(components) or any(rebuilt[a] is not components[a] for a in components):
+        raise _Bad(f"components {sorted(components)} do not match the layer arguments of "
+                   f"{cls.__name__}: {sorted(rebuilt)}")
     return model
 
 
 def _param_arrays(spec, layer, entries):
     names = spec["params"]
     if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
-        raise _Bad(f"{layer.label}: bad parameter names {str(names)[:80]}")
+        raise _Bad(f"{layer.label}: bad parameter names {_show(names)}")
     params = {}
     for name in names:
         key = f"{PARAM_PREFIX}{layer.name}/{name}"
@@ -770,10 +788,13 @@ def _restore_carried(model, specs, entries):
         names = spec.get("carried")
         if names is None:
             continue
+        if not hasattr(layer, "carried"):
+            raise _Bad(f"{layer.label} carries no state between batches, the file gives it "
+                       f"{_show(names)}")
         allowed = getattr(layer, "state_names", None)
         if not isinstance(names, list) or not names or \
                 (allowed is not None and not set(names) <= set(allowed)):
-            raise _Bad(f"{layer.label}: carried states {str(names)[:80]}, expected names among "
+            raise _Bad(f"{layer.label}: carried states {_show(names)}, expected names among "
                        f"{allowed}")
         carried = {}
         for name in names:
