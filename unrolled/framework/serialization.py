@@ -727,14 +727,16 @@ def _param_arrays(spec, layer, entries):
     names = spec["params"]
     if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
         raise _Bad(f"{layer.label}: bad parameter names {_show(names)}")
-    params = {}
-    for name in names:
-        key = f"{PARAM_PREFIX}{layer.name}/{name}"
-        if key not in entries:
-            raise _Bad(f"missing parameter array {key!r}")
-        arr = entries.pop(key)
-        params[name] = arr if arr.flags.c_contiguous and arr.flags.writeable else np.array(arr, order="C")
-    return params
+    return {name: _take(entries, PARAM_PREFIX, layer, name, "parameter array")[1] for name in names}
+
+
+def _take(entries, prefix, layer, name, what):
+    """``(key, array)`` of the layer's entry, removed from ``entries``; C-contiguous, writable."""
+    key = f"{prefix}{layer.name}/{name}"
+    if key not in entries:
+        raise _Bad(f"missing {what} {key!r}")
+    arr = entries.pop(key)
+    return key, arr if arr.flags.c_contiguous and arr.flags.writeable else np.array(arr, order="C")
 
 
 def _preassign(layer, params):
@@ -808,14 +810,11 @@ def _restore_carried(model, specs, entries):
                        f"{allowed}")
         carried = {}
         for name in names:
-            key = f"{STATE_PREFIX}{layer.name}/{name}"
-            if key not in entries:
-                raise _Bad(f"missing carried state {key!r}")
-            arr = entries.pop(key)
+            key, arr = _take(entries, STATE_PREFIX, layer, name, "carried state")
             u = layer.d.get("u")
             if arr.ndim != 2 or (u is not None and arr.shape[1] != u):
                 raise _Bad(f"carried state {key!r} has shape {arr.shape}, expected (m, {u})")
-            carried[name] = np.array(arr, order="C")
+            carried[name] = arr
         if len({a.shape for a in carried.values()}) != 1:
             raise _Bad(f"{layer.label}: carried states of different shapes")
         layer.carried = carried
