@@ -558,3 +558,22 @@ def test_optimizer_state_is_validated_slot_by_slot(tmp_path):
     bad = rewrite(good, tmp_path / "missing.npz", drop=("optimizer/hidden/W/exp_avg_sq",))
     with pytest.raises(ValueError, match=r"hidden/W has \['exp_avg', 'step'\]"):
         load_model(bad)
+
+
+# ------------------------------------------------------------------------------------ older files
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+
+
+def test_version_1_files_still_load_and_predict_the_same():
+    """tests/data/v1_*.npz were written by the version-1 writer (commit f913aad) with the
+    predictions of the saved models: they load into the version-2 layout unchanged."""
+    with np.load(os.path.join(DATA, "v1_expected.npz")) as expected:
+        X, Xs = expected["X"], expected["Xs"]
+        dense_out, seq_out = expected["dense_predict"], expected["seq2seq_predict"]
+    dense = load_model(os.path.join(DATA, "v1_dense.npz"))
+    assert dense.epoch == 2 and isinstance(dense.schedule, ExponentialDecay)
+    np.testing.assert_array_equal(dense.predict(X), dense_out)
+    seq = load_model(os.path.join(DATA, "v1_seq2seq.npz"))
+    assert type(seq).__name__ == "Seq2Seq" and seq.start_id == 1 and seq.target_length == 3
+    assert set(seq.components()) == {"encoder_embedding", "encoder", "decoder", "output"}
+    np.testing.assert_array_equal(seq.predict(Xs), seq_out)
