@@ -215,20 +215,29 @@ def _schedule_spec(schedule):
 
 def _metadata(model):
     layers = [_layer_spec(layer) for layer in model.layers]
-    registry.name_of("loss", type(model.loss))
+    config = _to_json(model.config(), "model.config()")
+    if "loss" in config:
+        config["loss"] = registry.name_of("loss", type(model.loss))
     for name, fn in model.metrics.items():
-        if registry.table("metric").get(name) is not fn:
-            registry.name_of("metric", fn)          # raises: not registered under its name
+        if registry.name_of("metric", fn) != name:
+            raise ValueError(f"the metric {name!r} is registered as "
+                             f"{registry.name_of('metric', fn)!r}; pass it by that name")
     opt = model.optimizer
     index = {id(layer): i for i, layer in enumerate(model.layers)}
+    components = {}
+    for arg, layer in model.components().items():
+        if id(layer) not in index:
+            raise ValueError(f"the {type(model).__name__} argument {arg!r} holds {layer.label}, "
+                             f"which is not in model.layers")
+        components[arg] = index[id(layer)]
     return {
         "format": FORMAT,
         "version": VERSION,
         "class": registry.name_of("model", type(model)),
-        "components": {arg: index[id(layer)] for arg, layer in model.components().items()},
+        "components": components,
         "layers": layers,
         "model": {
-            "config": _to_json(model.config(), "model.config()"),
+            "config": config,
             "optimizer": {"type": registry.name_of("optimizer", type(opt)),
                           "config": _to_json(opt.config(), "optimizer.config()"),
                           "lr": float(opt.lr), "base_lr": float(opt.base_lr),
