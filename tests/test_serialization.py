@@ -577,3 +577,36 @@ def test_version_1_files_still_load_and_predict_the_same():
     assert type(seq).__name__ == "Seq2Seq" and seq.start_id == 1 and seq.target_length == 3
     assert set(seq.components()) == {"encoder_embedding", "encoder", "decoder", "output"}
     np.testing.assert_array_equal(seq.predict(Xs), seq_out)
+
+
+def test_an_extra_seq2seq_component_saves_without_special_code(tmp_path):
+    """Seq2Seq's layers are saved as named components (every constructor argument whose
+    attribute is a layer): a further one, as an attention layer will be, needs no save code."""
+    from unrolled.framework import Seq2Seq
+    from unrolled.layers import LSTM, Embedding
+    from unrolled.layers.template import Template
+
+    class Seq2SeqWithBridge(Seq2Seq):
+        def __init__(self, encoder, decoder, output, bridge=None, **kwargs):
+            super().__init__(encoder, decoder, output, **kwargs)
+            self.bridge = bridge
+            self.layers.insert(-1, bridge)             # the output layer stays last
+            self._name_layers()
+            bridge.dtype = self.dtype
+            bridge.seed(5)
+            bridge(np.zeros((1, 4)))                # built: (1, 4) gammas and betas
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.integers(0, 6, (8, 5)), rng.integers(0, 7, (8, 3))
+    model = Seq2SeqWithBridge(LSTM(4, sequences=False), LSTM(4, sequences=True),
+                              Dense(7, activation="softmax"), bridge=Template(name="bridge", trainable=False),
+                              encoder_embedding=Embedding(6, 3), seed=2, optimizer="adam")
+    model.train(X, Y, epochs=1, batch_size=4, verbose=0)
+    model["bridge"].p["gamma"][...] = rng.standard_normal((1, 4))
+    model.save(tmp_path / "bridge.npz")
+    loaded = load_model(tmp_path / "bridge.npz")
+    assert type(loaded) is Seq2SeqWithBridge and loaded.bridge is loaded["bridge"]
+    assert set(loaded.components()) == {"encoder", "decoder", "output", "bridge",
+                                        "encoder_embedding"}
+    np.testing.assert_array_equal(loaded.bridge.p["gamma"], model.bridge.p["gamma"])
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))

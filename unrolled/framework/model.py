@@ -551,10 +551,12 @@ class Model:
 
     def components(self):
         """``{constructor argument: layer}`` of every layer passed by name (Seq2Seq's encoder,
-        decoder, ...: any argument whose attribute of the same name is a Layer); a plain Model
-        takes its layers as one list and has none."""
+        decoder, ...: any argument, of this class's constructor or a parent's, whose attribute
+        of the same name is a Layer); a plain Model takes its layers as one list and has none."""
         import inspect
-        return {arg: getattr(self, arg) for arg in inspect.signature(type(self).__init__).parameters
+        args = dict.fromkeys(arg for klass in type(self).__mro__ if "__init__" in vars(klass)
+                             for arg in inspect.signature(klass.__init__).parameters)
+        return {arg: getattr(self, arg) for arg in args
                 if isinstance(getattr(self, arg, None), Layer)}
 
     @classmethod

@@ -348,7 +348,8 @@ def save_model(model, path):
     try:
         _atomic_write(path, arrays)
     except OSError as err:
-        raise type(err)(err.errno, f"save_model: cannot write {path!r}: {err.strerror or err}") from err
+        message = f"save_model: cannot write {path!r}: {err.strerror or err}"
+        raise (type(err)(err.errno, message) if err.errno is not None else OSError(message)) from err
     return path
 
 
