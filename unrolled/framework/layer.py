@@ -27,6 +27,7 @@ Caches are reused across batches of the same shape: copy ``fc`` entries you want
 import numpy as np
 
 from . import checks
+from .registry import register
 
 
 class Layer:
@@ -50,6 +51,12 @@ class Layer:
 
     #: names of the parameters penalized by l1/l2 (biases are not)
     weight_names = ()
+
+    def __init_subclass__(cls, **kwargs):
+        """Every subclass enters the layer registry under its class name (or the
+        ``registered_name`` set in its body): a model holding it saves and loads."""
+        super().__init_subclass__(**kwargs)
+        register("layer", cls, automatic=True)
 
     def __init__(self, name=None, trainable=True, lr=None, l1=0.0, l2=0.0, clip_norm=None, **unknown):
         self.name = checks.text(type(self).__name__, "name", name, none=True)

@@ -28,6 +28,7 @@ from .layer import Layer
 from .losses import get_loss
 from .metrics import get_metric, task_for_loss
 from .optimizers import get_optimizer
+from .registry import register
 from .schedules import checked_rate
 from ..threads import check_count, with_model_threads
 
@@ -202,6 +203,11 @@ class Model:
         BLAS threads for ``train``, ``evaluate`` and ``predict``; by default chosen from the
         environment and the model's size (:mod:`unrolled.threads`).
     """
+
+    def __init_subclass__(cls, **kwargs):
+        """Model types enter the registry: load_model rebuilds a file's model class from it."""
+        super().__init_subclass__(**kwargs)
+        register("model", cls, automatic=True)
 
     def __init__(self, layers, loss="mse", optimizer="sgd", metrics=(), seed=None,
                  dtype="float64", clip_norm=None, clip_layer_norm=None, clip_value=None,
@@ -792,6 +798,44 @@ class Model:
                                  f"{layer.p[param].shape if param in layer.p else 'no such parameter'}")
             np.copyto(layer.p[param], value)
 
+    # ------------------------------------------------------------------ save / load
+    def config(self):
+        """Constructor arguments other than the layers, the optimizer and the schedule (which
+        save_model stores through their own registries): ``from_config`` reads them back."""
+        return {"name": self.name, "loss": self.loss.name, "metrics": list(self.metrics),
+                "seed": self.seed, "dtype": self.dtype.name, "clip_norm": self.clip_norm,
+                "clip_layer_norm": self.clip_layer_norm, "clip_value": self.clip_value,
+                "threads": self.threads}
+
+    def components(self):
+        """``{constructor argument: layer}`` of every layer passed by name (Seq2Seq's encoder,
+        decoder, ...: any argument, of this class's constructor or a parent's, whose attribute
+        of the same name is a Layer); a plain Model takes its layers as one list and has none."""
+        import inspect
+        args = dict.fromkeys(arg for klass in type(self).__mro__ if "__init__" in vars(klass)
+                             for arg in inspect.signature(klass.__init__).parameters)
+        return {arg: getattr(self, arg) for arg in args
+                if isinstance(getattr(self, arg, None), Layer)}
+
+    @classmethod
+    def from_config(cls, layers, components, config, optimizer=None, schedule=None):
+        """The model of ``config()`` around rebuilt ``layers`` (``components`` by name)."""
+        return cls(layers, optimizer=optimizer, schedule=schedule, **config)
+
+    def build_shapes(self, input_shape):
+        """Shape-only build (used by load_model): each layer's ``compute_shapes`` on a zero-strided
+        array of the shape the previous layer declares in ``fs["A"]``; nothing is computed and no
+        parameter is drawn. Returns the layers it could not reach (after one without ``fs["A"]``)."""
+        return self._build_chain(self.layers, input_shape)
+
+    def _build_chain(self, layers, shape):
+        for i, layer in enumerate(layers):
+            layer.compute_shapes(np.broadcast_to(np.zeros((), self.dtype), shape))
+            shape = layer.fs.get("A")
+            if not isinstance(shape, tuple):
+                return list(layers[i + 1:])
+        return []
+
     def save(self, path):
         """Write the model (architecture, weights, optimizer state, training position) to ``path``."""
         from .serialization import save_model
@@ -802,3 +846,6 @@ class Model:
         """Rebuild a model saved with ``save`` (no pickle: untrusted files cannot run code)."""
         from .serialization import load_model
         return load_model(path)
+
+
+register("model", Model)

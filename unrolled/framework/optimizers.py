@@ -86,12 +86,51 @@ class Optimizer:
                 out[f"{layer}/{param}/{slot}"] = np.asarray(value)
         return out
 
-    def load_state_arrays(self, arrays):
-        self.state = {}
+    def slots(self):
+        """Names of the state slots kept for every parameter the optimizer has updated (``step``
+        included): a loaded state must hold exactly these. None (a subclass that does not say)
+        accepts any slot names, still checked for shape, dtype and finiteness."""
+        return None
+
+    def load_state_arrays(self, arrays, params=None):
+        """Restore ``state_arrays()``. With ``params`` (``{(layer, param): array}``) every value
+        is checked first and one ValueError names the entry: each parameter with state has
+        exactly the optimizer's slots, arrays of its parameter's shape and dtype and finite,
+        ``step`` a non-negative integer."""
+        state = {}
         for key, value in arrays.items():
-            layer, param, slot = key.split("/")
-            self.state.setdefault((layer, param), {})[slot] = (
-                value.copy() if value.ndim else value.item())
+            parts = key.split("/")
+            if len(parts) != 3 or not all(parts):
+                raise ValueError(f"bad optimizer state entry {key!r} (expected 'layer/param/slot')")
+            layer, param, slot = parts
+            value = np.asarray(value)
+            if params is not None:
+                value = self._checked_slot(key, slot, value, params.get((layer, param)))
+            state.setdefault((layer, param), {})[slot] = value.copy() if value.ndim else value.item()
+        expected = self.slots()
+        if params is not None and expected is not None:
+            for (layer, param), slots in state.items():
+                if set(slots) != set(expected):
+                    raise ValueError(f"{type(self).__name__} keeps the slots {sorted(expected)} for "
+                                     f"each parameter, the state of {layer}/{param} has "
+                                     f"{sorted(slots)}")
+        self.state = state
+
+    @staticmethod
+    def _checked_slot(key, slot, value, target):
+        if target is None:
+            raise ValueError(f"entry {key!r} refers to no parameter of the model")
+        if slot == "step":
+            if value.ndim or value.dtype.kind not in "iu" or int(value) < 0:
+                raise ValueError(f"entry {key!r}: a step count is a non-negative integer scalar, "
+                                 f"got {value.dtype} of shape {value.shape} = {value.ravel()[:1]}")
+            return value
+        if value.shape != target.shape or value.dtype != target.dtype:
+            raise ValueError(f"entry {key!r} has shape {value.shape} and dtype {value.dtype}, its "
+                             f"parameter {target.shape} and {target.dtype}")
+        if not np.isfinite(value).all():
+            raise ValueError(f"entry {key!r} holds non-finite values")
+        return value
 
     def __repr__(self):
         params = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
@@ -149,6 +188,9 @@ class SGD(Optimizer):
                 buf += (1.0 - self.dampening) * g
             g = g + self.momentum * buf if self.nesterov else buf
         self.add_scaled_(p, -lr, g)
+
+    def slots(self):
+        return ("step", "momentum_buffer") if self.momentum else ("step",)
 
     def config(self):
         return {"lr": self.base_lr, "momentum": self.momentum, "dampening": self.dampening,
@@ -214,6 +256,10 @@ class RMSprop(Optimizer):
         else:
             p -= lr * g / d
 
+    def slots(self):
+        return (("step", "square_avg") + (("momentum_buffer",) if self.momentum > 0 else ())
+                + (("grad_avg",) if self.centered else ()))
+
     def config(self):
         return {"lr": self.base_lr, "alpha": self.alpha, "eps": self.eps,
                 "weight_decay": self.weight_decay, "momentum": self.momentum,
@@ -254,6 +300,9 @@ class Adagrad(Optimizer):
         std = np.sqrt(s)
         std += self.eps
         p -= clr * g / std
+
+    def slots(self):
+        return ("step", "sum")
 
     def config(self):
         return {"lr": self.base_lr, "lr_decay": self.lr_decay, "weight_decay": self.weight_decay,
@@ -319,6 +368,9 @@ class Adam(Optimizer):
         d /= bias_correction2_sqrt
         d += self.eps
         p -= step_size * m / d
+
+    def slots(self):
+        return ("step", "exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if self.amsgrad else ())
 
     def config(self):
         return {"lr": self.base_lr, "betas": self.betas, "eps": self.eps,

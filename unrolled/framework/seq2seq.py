@@ -206,6 +206,28 @@ class Seq2Seq(Model):
 
     __call__ = predict
 
+    # ------------------------------------------------------------------ save / load
+    def config(self):
+        config = {k: v for k, v in super().config().items() if k != "loss"}   # always scce
+        return {**config, "start_id": self.start_id, "target_length": self.target_length}
+
+    @classmethod
+    def from_config(cls, layers, components, config, optimizer=None, schedule=None):
+        config = dict(config)
+        target_length = config.pop("target_length", None)
+        model = cls(**components, optimizer=optimizer, schedule=schedule, **config)
+        model.target_length = target_length
+        return model
+
+    def build_shapes(self, input_shape):
+        """Shape-only build: the encoder chain on the source shape, the decoder chain on one
+        step of ids (with a decoder embedding) or one-hot vectors."""
+        encoder = [l for l in (self.encoder_embedding, self.encoder) if l is not None]
+        decoder = [l for l in (self.decoder_embedding, self.decoder, self.output) if l is not None]
+        first = (1, 1) if self.decoder_embedding is not None else (1, 1, self.vocab)
+        left = self._build_chain(encoder, input_shape) + self._build_chain(decoder, first)
+        return left + [l for l in self.layers if l not in encoder + decoder]
+
     def decode(self, X, length=None, mask=None):
         """Greedy-decoded token ids (m, length)."""
         return self.predict(X, length=length, mask=mask).argmax(axis=-1)

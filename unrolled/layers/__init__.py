@@ -1,4 +1,5 @@
 """Layers: one module per layer, all following the ``Layer`` hooks."""
+from ..framework import registry
 from .bidirectional import Bidirectional
 from .dense import Dense
 from .dropout import Dropout
@@ -8,8 +9,10 @@ from .lstm import LSTM
 from .recurrent import Recurrent  # noqa: F401  (base class for your own recurrent layers)
 from .repeat_vector import RepeatVector
 from .rnn import RNN
+from .template import Template  # noqa: F401  (the layer to copy; saveable like any other)
 
 __all__ = ["Bidirectional", "Dense", "Dropout", "Embedding", "GRU", "LSTM", "RNN", "RepeatVector"]
 
-#: layer class by name (used to rebuild saved models); only these types are ever instantiated
-LAYER_TYPES = {name: globals()[name] for name in __all__}
+#: layer class by name: the registry's live layer table (every Layer subclass enters it when it
+#: is defined, the built-in ones above and yours alike); saved models are rebuilt from it only
+LAYER_TYPES = registry.table("layer")
