@@ -152,3 +152,39 @@ def positional_encoding_backward(dA, table_shape):
     dP = np.zeros(table_shape)
     dP[:dA.shape[1]] = dA.sum(axis=0)                                   # (P3)
     return {"dA": dA, "dX": dA}, {"dP": dP}
+
+
+# ------------------------------------------------------------------------- an encoder block
+def encoder_block_forward(X, p, num_heads, mask=None, causal=False, epsilon=1e-5):
+    """The pre-norm block (as GPT-2 and most current Transformers) that a Model stacks as
+    ``Residual(Sequential([LayerNormalization(), MultiHeadAttention(...)]))`` then
+    ``Residual(Sequential([LayerNormalization(), Dense(f, "relu"), Dense(e)]))``.
+    p: {"ln1": {gamma, beta}, "attention": {Wq, ...}, "ln2": {gamma, beta},
+    "ff": {W1, b1, W2, b2}}."""
+    ln1 = layer_norm_forward(X, p["ln1"]["gamma"], p["ln1"]["beta"], epsilon)
+    att = mha_forward(ln1["A"], p["attention"], num_heads, mask=mask, causal=causal)
+    X1 = X + att["A"]                                                   # (C2)
+    ln2 = layer_norm_forward(X1, p["ln2"]["gamma"], p["ln2"]["beta"], epsilon)
+    Z = ln2["A"] @ p["ff"]["W1"] + p["ff"]["b1"]
+    H = np.maximum(Z, 0.0)
+    F = H @ p["ff"]["W2"] + p["ff"]["b2"]
+    A = X1 + F                                                          # (C2)
+    return {"X": X, "ln1": ln1, "attention": att, "X1": X1, "ln2": ln2, "Z": Z, "H": H, "A": A}
+
+
+def encoder_block_backward(dA, fc, p):
+    """The gradient reaches X1 (and X) by the skip path and through the branch: (C3)."""
+    e, f = p["ff"]["W1"].shape
+    dH = dA @ p["ff"]["W2"].T
+    dZ = dH * (fc["Z"] > 0)
+    g = {"ff": {"dW2": fc["H"].reshape(-1, f).T @ dA.reshape(-1, e),
+                "db2": dA.reshape(-1, e).sum(axis=0, keepdims=True),
+                "dW1": fc["ln2"]["A"].reshape(-1, e).T @ dZ.reshape(-1, f),
+                "db1": dZ.reshape(-1, f).sum(axis=0, keepdims=True)}}
+    bc2, g["ln2"] = layer_norm_backward(dZ @ p["ff"]["W1"].T, fc["ln2"], p["ln2"]["gamma"],
+                                        p["ln2"]["beta"])
+    dX1 = dA + bc2["dX"]                                                # (C3)
+    bca, g["attention"] = mha_backward(dX1, fc["attention"], p["attention"])
+    bc1, g["ln1"] = layer_norm_backward(bca["dX"], fc["ln1"], p["ln1"]["gamma"], p["ln1"]["beta"])
+    dX = dX1 + bc1["dX"]                                                # (C3)
+    return {"dA": dA, "dX1": dX1, "dX": dX}, g
