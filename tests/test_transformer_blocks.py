@@ -247,3 +247,26 @@ def test_composite_errors():
         Sequential(["dense"])
     with pytest.raises(ValueError, match="Residual: unknown layer type 'Conv9'"):
         Residual({"type": "Conv9", "config": {}})
+
+
+# ----------------------------------------------------------------------------- docs labels
+def test_every_label_of_the_reference_module_is_tagged_on_its_page():
+    """The reference module spans four pages (tests/test_docs.py maps a module to one): each
+    family of labels must be tagged on its own page, and every equation of the layer pages has
+    its plain line (Sequential's (C4), (C5) need none: a loop over layers)."""
+    import io
+    import re
+    import tokenize
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    source = (root / "unrolled" / "reference" / "transformer.py").read_text(encoding="utf-8")
+    labels = {label for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+              if tok.type == tokenize.COMMENT for label in re.findall(r"\(([A-Z]\d+)\)", tok.string)}
+    pages = {"N": "layer_normalization", "M": "multi_head_attention", "P": "positional_encoding",
+             "C": "composite"}
+    assert {label[0] for label in labels} == set(pages)
+    for family, page in pages.items():
+        text = (root / "docs" / "layers" / f"{page}.md").read_text(encoding="utf-8")
+        tags = set(re.findall(r"\\tag\{([A-Z]\d+)\}", text))
+        ours = {label for label in labels if label[0] == family}
+        assert ours == tags if family != "C" else ours == tags - {"C4", "C5"}, page

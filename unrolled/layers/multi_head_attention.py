@@ -26,28 +26,27 @@ class MultiHeadAttention(Layer):
 
     Shapes (``h`` heads, ``dk`` key_dim, ``dv`` value_dim, ``o`` output_dim)
     ------------------------------------------------------------------------
-    ===================  ========================  =============================================
-    ``X``                ``(m, s_q, e)``           queries' input, ``fc["X"]``
-    ``memory``           ``(m, s_k, e_k)``         keys' and values' input, ``fc["memory"]``
-                                                   (cross-attention only; else X, ``s_k = s_q``)
-    ``Wq``, ``bq``       ``(e, h*dk)``, ``(1, h*dk)``    ``p["Wq"]``, ``p["bq"]``
-    ``Wk``, ``bk``       ``(e_k, h*dk)``, ``(1, h*dk)``  ``p["Wk"]``, ``p["bk"]``
-    ``Wv``, ``bv``       ``(e_k, h*dv)``, ``(1, h*dv)``  ``p["Wv"]``, ``p["bv"]``
-    ``Wo``, ``bo``       ``(h*dv, o)``, ``(1, o)``       ``p["Wo"]``, ``p["bo"]`` (no biases if
-                                                   ``use_bias=False``)
-    ``Q``                ``(m, h, s_q, dk)``       per-head queries, ``fc["Q"]``
-    ``K``                ``(m, h, s_k, dk)``       per-head keys, ``fc["K"]``
-    ``V``                ``(m, h, s_k, dv)``       per-head values, ``fc["V"]``
-    ``scores``           ``(m, h, s_q, s_k)``      ``Q K^T / sqrt(dk)`` before masking, ``fc["scores"]``
-    ``attention_mask``   ``(m|1, 1, s_q, s_k)``    True where a query may attend, ``fc["attention_mask"]``
-                                                   (None without mask and causal)
-    ``mask``             ``(m, s_k)``              the key mask given, ``fc["mask"]`` (or None)
-    ``weights``          ``(m, h, s_q, s_k)``      softmax over keys, ``fc["weights"]``
-    ``context``          ``(m, h, s_q, dv)``       per-head outputs, ``fc["context"]``
-    ``A``                ``(m, s_q, o)``           output, ``fc["A"]``
-    ``dA``, ``dcontext``, ``dweights``, ``dscores``, ``dQ``, ``dK``, ``dV``: like the arrays they
-    differentiate, in ``bc``; ``bc["dX"]`` like X; ``bc["dmemory"]`` like memory.
-    ===================  ========================  =============================================
+    ======================  ==========================  ==========================================
+    ``X``                   ``(m, s_q, e)``             queries' input, ``fc["X"]``
+    ``memory``              ``(m, s_k, e_k)``           keys' and values' input, ``fc["memory"]``
+                                                        (cross-attention; else X and s_k = s_q)
+    ``Wq``, ``Wk``, ``Wv``  ``(e | e_k, h*dk | h*dv)``  ``p["Wq"]``, ``p["Wk"]``, ``p["Wv"]``
+    ``bq``, ``bk``, ``bv``  ``(1, h*dk | h*dv)``        ``p["bq"]``... (not if use_bias=False)
+    ``Wo``, ``bo``          ``(h*dv, o)``, ``(1, o)``   ``p["Wo"]``, ``p["bo"]``
+    ``Q``                   ``(m, h, s_q, dk)``         per-head queries, ``fc["Q"]``
+    ``K``                   ``(m, h, s_k, dk)``         per-head keys, ``fc["K"]``
+    ``V``                   ``(m, h, s_k, dv)``         per-head values, ``fc["V"]``
+    ``scores``              ``(m, h, s_q, s_k)``        Q K^T / sqrt(dk) before masking
+    ``attention_mask``      ``(m|1, 1, s_q, s_k)``      True where a query may attend (or None)
+    ``mask``                ``(m, s_k)``                the key mask given (or None)
+    ``weights``             ``(m, h, s_q, s_k)``        softmax over the keys, ``fc["weights"]``
+    ``context``             ``(m, h, s_q, dv)``         per-head outputs, ``fc["context"]``
+    ``A``                   ``(m, s_q, o)``             output, ``fc["A"]``
+    ``dA``... ``dV``        like A... V                 ``bc["dA"]``, ``bc["dcontext"]``,
+                                                        ``bc["dweights"]``, ``bc["dscores"]``,
+                                                        ``bc["dQ"]``, ``bc["dK"]``, ``bc["dV"]``
+    ``dX``, ``dmemory``     like X, memory              ``bc["dX"]``, ``bc["dmemory"]``
+    ======================  ==========================  ==========================================
 
     Equations (numbers in the comments below, in unrolled/reference/transformer.py and in the
     docs; ``[.]_j`` is head j's block of columns)::

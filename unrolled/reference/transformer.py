@@ -1,10 +1,11 @@
 """The Transformer blocks in plain NumPy: one statement per equation, read this first.
 
-Layer normalization (N1)-(N8), multi-head attention (M1)-(M13) and positional encoding (P1)-(P3),
-numbered as in docs/layers/layer_normalization.md, docs/layers/multi_head_attention.md and
-docs/layers/positional_encoding.md. The layers in ``unrolled/layers/`` compute the same arrays
-faster (tests/test_transformer_oracle.py proves it entry by entry); nothing here is called by a
-model.
+Layer normalization (N1)-(N8), multi-head attention (M1)-(M13), positional encoding (P1)-(P3)
+and the residual block (C1)-(C3), numbered as on the documentation pages of those layers
+(layers/layer_normalization, layers/multi_head_attention, layers/positional_encoding and
+layers/composite; tests/test_transformer_blocks.py checks that every label here is tagged on its
+page). The layers in ``unrolled/layers/`` compute the same arrays faster (the tests prove it
+entry by entry); nothing here is called by a model.
 
 Every forward function returns the forward cache ``fc`` (a dict named like the layer's), every
 backward function ``(bc, g)``: the backward cache and the parameter gradients.
@@ -162,12 +163,12 @@ def encoder_block_forward(X, p, num_heads, mask=None, causal=False, epsilon=1e-5
     p: {"ln1": {gamma, beta}, "attention": {Wq, ...}, "ln2": {gamma, beta},
     "ff": {W1, b1, W2, b2}}."""
     ln1 = layer_norm_forward(X, p["ln1"]["gamma"], p["ln1"]["beta"], epsilon)
-    att = mha_forward(ln1["A"], p["attention"], num_heads, mask=mask, causal=causal)
+    att = mha_forward(ln1["A"], p["attention"], num_heads, mask=mask, causal=causal)  # (C1)
     X1 = X + att["A"]                                                   # (C2)
     ln2 = layer_norm_forward(X1, p["ln2"]["gamma"], p["ln2"]["beta"], epsilon)
     Z = ln2["A"] @ p["ff"]["W1"] + p["ff"]["b1"]
     H = np.maximum(Z, 0.0)
-    F = H @ p["ff"]["W2"] + p["ff"]["b2"]
+    F = H @ p["ff"]["W2"] + p["ff"]["b2"]                              # (C1)
     A = X1 + F                                                          # (C2)
     return {"X": X, "ln1": ln1, "attention": att, "X1": X1, "ln2": ln2, "Z": Z, "H": H, "A": A}
 
