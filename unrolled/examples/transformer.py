@@ -31,7 +31,6 @@ if __package__ in (None, ""):     # run as a plain script: make this checkout im
 
 import os
 
-import numpy as np
 
 from unrolled.datasets import reverse_digits
 from unrolled.examples._common import (Stopwatch, check_plot, percent, plotting_available,
@@ -142,7 +141,7 @@ def main(epochs=None, seed=0, verbose=1, plot=None, quick=False):
     chance = f"chance {10.0 ** -length:.0e}"
     print_results([
         (f"Transformer: exact strings, {len(Xt):,} held out", percent(tr_scores["exact_match"]), chance),
-        (f"GRU encoder-decoder: exact strings", percent(rnn_scores["exact_match"]), chance),
+        ("GRU encoder-decoder: exact strings", percent(rnn_scores["exact_match"]), chance),
         ("Transformer: correct digits", percent(tr_scores["accuracy"]), "chance 10%"),
         ("GRU encoder-decoder: correct digits", percent(rnn_scores["accuracy"]), "chance 10%"),
         (f"Transformer: training time, {tr_epochs} epochs", f"{tr_seconds:.1f} s",
