@@ -31,7 +31,7 @@ class MultiHeadAttention(Layer):
     ``memory``              ``(m, s_k, e_k)``           keys' and values' input, ``fc["memory"]``
                                                         (cross-attention; else X and s_k = s_q)
     ``Wq``, ``Wk``, ``Wv``  ``(e | e_k, h*dk | h*dv)``  ``p["Wq"]``, ``p["Wk"]``, ``p["Wv"]``
-    ``bq``, ``bk``, ``bv``  ``(1, h*dk | h*dv)``        ``p["bq"]``... (not if use_bias=False)
+    ``bq``, ``bv``          ``(1, h*dk | h*dv)``        ``p["bq"]``, ``p["bv"]`` (no key bias)
     ``Wo``, ``bo``          ``(h*dv, o)``, ``(1, o)``   ``p["Wo"]``, ``p["bo"]``
     ``Q``                   ``(m, h, s_q, dk)``         per-head queries, ``fc["Q"]``
     ``K``                   ``(m, h, s_k, dk)``         per-head keys, ``fc["K"]``
@@ -52,7 +52,7 @@ class MultiHeadAttention(Layer):
     docs; ``[.]_j`` is head j's block of columns)::
 
         (M1)  Q_j = [X Wq + bq]_j
-        (M2)  K_j = [M Wk + bk]_j                      (M = memory, or X)
+        (M2)  K_j = [M Wk]_j                           (M = memory, or X; no bias)
         (M3)  V_j = [M Wv + bv]_j
         (M4)  S_j = Q_j K_j^T / sqrt(dk)
         (M5)  P_j = softmax over allowed keys of S_j   (0 on masked keys)
@@ -62,7 +62,7 @@ class MultiHeadAttention(Layer):
         (M9)  dP_j = dC_j V_j^T,  dV_j = P_j^T dC_j
         (M10) dS_j = P_j * (dP_j - rowsum(dP_j * P_j))
         (M11) dQ_j = dS_j K_j / sqrt(dk),  dK_j = dS_j^T Q_j / sqrt(dk)
-        (M12) dWq = X^T dQ,  dWk = M^T dK,  dWv = M^T dV,  db = column sums   (heads merged)
+        (M12) dWq = X^T dQ,  dWk = M^T dK,  dWv = M^T dV,  dbq, dbv = column sums (heads merged)
         (M13) dX = dQ Wq^T (+ dK Wk^T + dV Wv^T in self-attention),  dmemory = dK Wk^T + dV Wv^T
 
     Parameters
@@ -79,7 +79,10 @@ class MultiHeadAttention(Layer):
     causal : bool
         Mask the future: query ``i`` attends to keys ``0..i`` only.
     use_bias : bool
-        Biases in the four projections.
+        Biases ``bq``, ``bv``, ``bo`` in the query, value and output projections. The keys get
+        none: a key bias adds ``q . bk / sqrt(dk)`` to every score of a query's row, a shift the
+        softmax ignores, so it would never change the output and its gradient is exactly 0
+        (PyTorch keeps it in ``in_proj_bias``; map it as 0).
     initializer : str or callable
         Initializer of the four weight matrices (each on its own; biases start at zero).
     """
@@ -111,13 +114,13 @@ class MultiHeadAttention(Layer):
         self.d.update(m=m, s=s, e=e, e_k=self.memory_dim or e, o=o)
         self.fs["X"] = A.shape
         self.fs.update(Wq=(e, h * dk), Wk=(self.d["e_k"], h * dk), Wv=(self.d["e_k"], h * dv),
-                       Wo=(h * dv, o), bq=(1, h * dk), bk=(1, h * dk), bv=(1, h * dv), bo=(1, o))
+                       Wo=(h * dv, o), bq=(1, h * dk), bv=(1, h * dv), bo=(1, o))
         self.fs["A"] = (m, s, o)
 
     def initialize_parameters(self):
         for name in ("Wq", "Wk", "Wv", "Wo"):
             self.p[name] = self.initializer(self.fs[name], self.rng, self.dtype)
-            if self.use_bias:
+            if self.use_bias and name != "Wk":
                 b = "b" + name[1]
                 self.p[b] = np.zeros(self.fs[b], dtype=self.dtype)
 
@@ -156,12 +159,12 @@ class MultiHeadAttention(Layer):
             W[:, col:col + w.shape[1]] = w
             col += w.shape[1]
         np.matmul(X2, W, out=out)
-        if self.use_bias:
-            col = 0
-            for n in names:
-                b = self.p["b" + n[1]]
+        col = 0
+        for n in names:
+            b = self.p.get("b" + n[1])           # no key bias; none at all without use_bias
+            if b is not None:
                 out[:, col:col + b.shape[1]] += b
-                col += b.shape[1]
+            col += self.p[n].shape[1]
         return W
 
     def forward(self, A, memory=None, mask=None):
@@ -275,8 +278,7 @@ class MultiHeadAttention(Layer):
             g["dWk"], g["dWv"] = dWkv[:, :h * dk].copy(), dWkv[:, h * dk:].copy()
             if self.use_bias:
                 g["dbq"] = bc["_dQm"].sum(axis=0, keepdims=True)
-                dbkv = bc["_dKV"].sum(axis=0, keepdims=True)
-                g["dbk"], g["dbv"] = dbkv[:, :h * dk].copy(), dbkv[:, h * dk:].copy()
+                g["dbv"] = bc["_dKV"][:, h * dk:].sum(axis=0, keepdims=True)
         else:
             dqkv = bc["_dQKV"]
             dW = self.cache(bc, "_dWqkv", (d["e"], h * (2 * dk + dv)))
@@ -286,9 +288,7 @@ class MultiHeadAttention(Layer):
                                             dW[:, 2 * h * dk:].copy())
             if self.use_bias:
                 db = dqkv.sum(axis=0, keepdims=True)
-                g["dbq"], g["dbk"], g["dbv"] = (db[:, :h * dk].copy(),
-                                                db[:, h * dk:2 * h * dk].copy(),
-                                                db[:, 2 * h * dk:].copy())
+                g["dbq"], g["dbv"] = db[:, :h * dk].copy(), db[:, 2 * h * dk:].copy()
         if self.use_bias:
             g["dbo"] = dA2.sum(axis=0, keepdims=True)                           # (M8)
 

@@ -79,13 +79,13 @@ def masked_softmax(scores, allowed):
 
 def mha_forward(X, p, num_heads, memory=None, mask=None, causal=False):
     """X (m, s_q, e) queries; memory (m, s_k, e_k) keys and values (X itself when None).
-    p: Wq (e, h*dk), Wk (e_k, h*dk), Wv (e_k, h*dv), Wo (h*dv, o) and, with biases, bq, bk,
-    bv (1, h*dk | h*dv), bo (1, o)."""
+    p: Wq (e, h*dk), Wk (e_k, h*dk), Wv (e_k, h*dv), Wo (h*dv, o) and, with biases, bq, bv
+    (1, h*dk | h*dv), bo (1, o). The keys have no bias: the softmax would ignore it."""
     h = num_heads
     M = X if memory is None else memory
     dk = p["Wq"].shape[1] // h
     Q = split_heads(X @ p["Wq"] + p.get("bq", 0.0), h)                 # (M1)
-    K = split_heads(M @ p["Wk"] + p.get("bk", 0.0), h)                 # (M2)
+    K = split_heads(M @ p["Wk"], h)                                     # (M2)
     V = split_heads(M @ p["Wv"] + p.get("bv", 0.0), h)                 # (M3)
     scores = Q @ K.swapaxes(-1, -2) / np.sqrt(dk)                       # (M4)
     allowed = attention_mask(X.shape[0], X.shape[1], M.shape[1], mask, causal)
@@ -119,7 +119,6 @@ def mha_backward(dA, fc, p):
     g["dWv"] = M.reshape(-1, M.shape[-1]).T @ dVm.reshape(-1, dVm.shape[-1])   # (M12)
     if "bq" in p:
         g["dbq"] = dQm.reshape(-1, dQm.shape[-1]).sum(axis=0, keepdims=True)   # (M12)
-        g["dbk"] = dKm.reshape(-1, dKm.shape[-1]).sum(axis=0, keepdims=True)   # (M12)
         g["dbv"] = dVm.reshape(-1, dVm.shape[-1]).sum(axis=0, keepdims=True)   # (M12)
         g["dbo"] = dA.reshape(-1, o).sum(axis=0, keepdims=True)                # (M8)
     dX = dQm @ p["Wq"].T                                                # (M13)
