@@ -1,17 +1,23 @@
 """Layers: one module per layer, all following the ``Layer`` hooks."""
 from ..framework import registry
 from .bidirectional import Bidirectional
+from .composite import Residual, Sequential
 from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding
 from .gru import GRU
+from .layer_normalization import LayerNormalization
 from .lstm import LSTM
+from .multi_head_attention import MultiHeadAttention
+from .positional_encoding import PositionalEncoding
 from .recurrent import Recurrent  # noqa: F401  (base class for your own recurrent layers)
 from .repeat_vector import RepeatVector
 from .rnn import RNN
 from .template import Template  # noqa: F401  (the layer to copy; saveable like any other)
 
-__all__ = ["Bidirectional", "Dense", "Dropout", "Embedding", "GRU", "LSTM", "RNN", "RepeatVector"]
+__all__ = ["Bidirectional", "Dense", "Dropout", "Embedding", "GRU", "LSTM", "RNN", "RepeatVector",
+           "LayerNormalization", "MultiHeadAttention", "PositionalEncoding", "Residual",
+           "Sequential"]
 
 #: layer class by name: the registry's live layer table (every Layer subclass enters it when it
 #: is defined, the built-in ones above and yours alike); saved models are rebuilt from it only
