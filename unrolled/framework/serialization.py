@@ -754,6 +754,18 @@ def _preassign(layer, params):
     ``<side>.<name>``) the saved arrays, marked initialized: no initializer ever runs."""
     layer.p, layer.initialized, layer.g = params, True, {}
     inner = getattr(layer, "layers", None)
+    if callable(getattr(layer, "prefix", None)) and isinstance(inner, (tuple, list)) and inner:
+        # a composite names inner layer i's parameters prefix(i) + name (Residual: "" + name)
+        prefixes = [layer.prefix(i) for i in range(len(inner))]
+        claimed = set()
+        for prefix, sub in zip(prefixes, inner):
+            own = {k: v for k, v in params.items() if k.startswith(prefix) and k not in claimed}
+            claimed |= set(own)
+            _preassign(sub, {k[len(prefix):]: v for k, v in own.items()})
+        if claimed != set(params):
+            raise _Bad(f"{layer.label}: parameters {sorted(set(params) - claimed)} belong to "
+                       f"none of its {len(inner)} inner layers")
+        return
     if isinstance(inner, (tuple, list)) and inner and all(hasattr(x, "p") for x in inner) \
             and params and all("." in k for k in params):
         sides = list(dict.fromkeys(k.split(".", 1)[0] for k in params))
