@@ -194,7 +194,7 @@ def _metadata(model):
     if isinstance(model, Seq2Seq):
         roles = {id(model.encoder_embedding): "encoder_embedding", id(model.encoder): "encoder",
                  id(model.decoder_embedding): "decoder_embedding", id(model.decoder): "decoder",
-                 id(model.output): "output"}
+                 id(model.output): "output", id(model.attention): "attention"}
         seq2seq = {"start_id": model.start_id, "target_length": model.target_length,
                    "roles": [roles[id(layer)] for layer in model.layers]}
     return {
@@ -488,7 +488,8 @@ def _rebuild(meta, entries):
             model = Seq2Seq(parts["encoder"], parts["decoder"], parts["output"],
                             start_id=spec.get("start_id", 0),
                             encoder_embedding=parts.get("encoder_embedding"),
-                            decoder_embedding=parts.get("decoder_embedding"), **settings)
+                            decoder_embedding=parts.get("decoder_embedding"),
+                            attention=parts.get("attention"), **settings)
             model.target_length = spec.get("target_length")
         else:
             raise _Bad(f"unknown model class {model_class!r}; known: Model, Seq2Seq")
