@@ -243,3 +243,15 @@ class Seq2Seq(Model):
     def decode(self, X, length=None, mask=None):
         """Greedy-decoded token ids (m, length)."""
         return self.predict(X, length=length, mask=mask).argmax(axis=-1)
+
+    def alignment(self, X, length=None, mask=None):
+        """Greedy-decoded ids ``(m, length)`` and the attention weights that produced them,
+        ``(m, length, s_in)``: row t says which source steps output step t read. (The decoder
+        fed its own predictions is the decoder forced with them: one teacher-forced pass on the
+        decoded ids gives every step's weights at once.)"""
+        if self.attention is None:
+            raise ValueError("Seq2Seq: alignment needs a model built with attention=")
+        X = self._inputs(X, "X")
+        ids = self.decode(X, length=length, mask=mask)
+        self.teacher_forward(X, ids, training=False, mask=mask)
+        return ids, self.attention.fc["weights"].copy()
