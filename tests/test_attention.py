@@ -1,6 +1,8 @@
 """Attention (Luong dot and general, Bahdanau additive): exact gradients, the same numbers as the
 formulas written with torch autograd, and the fast path equal to the plain reference entry by
 entry."""
+import hypothesis
+import hypothesis.strategies as st
 import numpy as np
 import pytest
 
@@ -183,6 +185,28 @@ def test_fast_path_equals_reference(score, masked, shape, dtype, rtol):
     for key in g:
         assert layer.g[key].dtype == np.dtype(dtype), key
         _close(layer.g[key], g[key], rtol, f"g[{key!r}]")
+
+
+@hypothesis.settings(max_examples=30, derandomize=True, deadline=None)
+@hypothesis.given(m=st.integers(1, 3), s_dec=st.integers(1, 4), s_enc=st.integers(1, 5),
+                  e=st.integers(1, 4), units=st.integers(1, 3), score=st.sampled_from(SCORES),
+                  masked=st.booleans(), seed=st.integers(0, 2 ** 16))
+def test_fast_path_equals_reference_property(m, s_dec, s_enc, e, units, score, masked, seed):
+    """The same, over random shapes, masks (some rows without real steps) and additive widths."""
+    rng = np.random.default_rng(seed)
+    Q, K = rng.standard_normal((m, s_dec, e)), rng.standard_normal((m, s_enc, e))
+    mask = rng.random((m, s_enc)) < 0.6 if masked else None
+    layer = Attention(score, units=units if score == "additive" else None).seed(seed)
+    A = layer(Q, K=K, mask=mask)
+    dA = rng.standard_normal(A.shape)
+    layer.backward(dA)
+    layer.compute_gradients()
+    fc = attention_forward(Q, K, layer.p, score, mask)
+    bc, g = attention_backward(dA, fc, layer.p, score)
+    for store, ref in ((layer.fc, fc), (layer.bc, bc), (layer.g, g)):
+        for key in ref:
+            if key != "mask":
+                _close(store[key], ref[key], 1e-12, key)
 
 
 # ----------------------------------------------------------------------------- contract
