@@ -182,6 +182,8 @@ def test_fast_path_equals_reference(score, masked, shape, dtype, rtol):
     for key in bc:
         _close(layer.bc[key], bc[key], rtol, f"bc[{key!r}]")
     assert sorted(layer.g) == sorted(g)
+    for key in list(bc) + list(g):                      # bs states every backward shape
+        assert layer.bs[key] == np.shape(bc[key] if key in bc else g[key]), key
     for key in g:
         assert layer.g[key].dtype == np.dtype(dtype), key
         _close(layer.g[key], g[key], rtol, f"g[{key!r}]")

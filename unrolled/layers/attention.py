@@ -128,11 +128,14 @@ class Attention(Layer):
         self.d.update(m=m, s_dec=s_dec, s_enc=s_enc, e_q=e_q, e_k=e_k)
         self.fs.update(X=A.shape, K=tuple(K), scores=(m, s_dec, s_enc), weights=(m, s_dec, s_enc),
                        context=(m, s_dec, e_k), A=(m, s_dec, e_k))
+        self.bs.update(dA=(m, s_dec, e_k), dweights=(m, s_dec, s_enc), dscores=(m, s_dec, s_enc),
+                       dX=A.shape, dK=tuple(K))
         if self.score == "general":
-            self.fs["W"] = (e_q, e_k)
+            self.fs["W"] = self.bs["dW"] = (e_q, e_k)
         elif self.score == "additive":
             self.d["u"] = u
             self.fs.update(Wq=(e_q, u), Wk=(e_k, u), b=(1, u), v=(u, 1), T=(m, s_dec, s_enc, u))
+            self.bs.update(dZ=self.fs["T"], dWq=(e_q, u), dWk=(e_k, u), db=(1, u), dv=(u, 1))
 
     def initialize_parameters(self):
         for name in ("W", "Wq", "Wk", "v"):
