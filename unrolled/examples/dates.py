@@ -101,7 +101,8 @@ def main(epochs=None, seed=0, verbose=1, plot=None, quick=False):
     budget = start.seconds
 
     # 3. The same network without attention, for at least the same wall time (whole epochs,
-    #    until the time is used up): only the encoder's final state reaches the decoder.
+    #    until the time is used up; the budget includes the attention model's validation
+    #    passes): only the encoder's final state reaches the decoder.
     plain = build(units, False, seed)
     start = Stopwatch()
     plain_history = None
