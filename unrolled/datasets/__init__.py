@@ -35,6 +35,7 @@ from .generated import (
     string_first_last,
 )
 from .seq2seq import addition_strings, reverse_digits
+from .dates import dates
 from .real import TEXTS, TextDataset, arv, co2, digits, iris, sunspots, text
 from .utils import (
     Scaler,
@@ -76,6 +77,7 @@ __all__ = [
     # generated
     "reverse_digits",
     "addition_strings",
+    "dates",
     "binary_addition",
     "adding_problem",
     "embedded_reber",

@@ -25,6 +25,17 @@ class Seq2Seq(Model):
         (S6) encoder.backward(dL/dh0, dCT=dL/dC0): the decoder's loss reaches the encoder
              through the state hand-over and nothing else
 
+    With ``attention=Attention(...)`` (Luong et al. 2015, as dlfs2's AttentionSeq2seq; steps
+    (S7)-(S10) in docs/seq2seq.md, "With attention") the encoder returns every step (Seq2Seq sets
+    its ``sequences=True``), each decoder state attends over them, and the output layer reads the
+    context next to the decoder state::
+
+        (S7)  E = encoder(X) (m, s_in, u); its final state(s) still start the decoder
+        (S8)  C = attention(H, K=E, mask=mask)           (m, s_out, u) contexts
+        (S9)  P = output([C, H])                         concatenated (m, s_out, 2u)
+        (S10) encoder.backward(attention.bc["dK"], dhT=dL/dh0): every encoder step receives
+              the gradient of its context directly, besides the one through the recurrence
+
     Parameters
     ----------
     encoder, decoder : RNN, LSTM or GRU
@@ -36,25 +47,33 @@ class Seq2Seq(Model):
         Token fed to the decoder at its first step.
     encoder_embedding, decoder_embedding : Embedding, optional
         Without a decoder embedding the decoder reads one-hot vectors of width ``vocab``.
+    attention : Attention, optional
+        Luong-style attention of the decoder states over the encoder states (above); the
+        encoder's padded steps (``mask``) get no weight.
     **kwargs
         Other keyword arguments as for :class:`Model` (``loss`` is always ``"scce"``).
     """
 
     def __init__(self, encoder, decoder, output, start_id=0, encoder_embedding=None,
-                 decoder_embedding=None, metrics=("accuracy", "exact_match"), **kwargs):
+                 decoder_embedding=None, metrics=("accuracy", "exact_match"), attention=None,
+                 **kwargs):
         if type(encoder) is not type(decoder):
             raise TypeError(f"Seq2Seq: encoder and decoder must be the same kind of layer, got "
                             f"{type(encoder).__name__} and {type(decoder).__name__}")
         if encoder.d["u"] != decoder.d["u"]:
             raise ValueError(f"Seq2Seq: the decoder starts from the encoder's state, so both need "
                              f"the same units; got {encoder.d['u']} and {decoder.d['u']}")
-        if encoder.sequences or not decoder.sequences:
-            raise ValueError("Seq2Seq: use an encoder with sequences=False and a decoder with "
-                             "sequences=True")
+        if attention is not None:
+            encoder.sequences = True        # (S7) attention reads every encoder step
+        elif encoder.sequences:
+            raise ValueError("Seq2Seq: use an encoder with sequences=False (or give attention=)")
+        if not decoder.sequences:
+            raise ValueError("Seq2Seq: use a decoder with sequences=True")
         self.encoder, self.decoder, self.output = encoder, decoder, output
         self.encoder_embedding, self.decoder_embedding = encoder_embedding, decoder_embedding
-        layers = [l for l in (encoder_embedding, encoder, decoder_embedding, decoder, output)
-                  if l is not None]
+        self.attention = attention
+        layers = [l for l in (encoder_embedding, encoder, decoder_embedding, decoder, attention,
+                              output) if l is not None]
         kwargs.pop("loss", None)
         super().__init__(layers, loss="scce", metrics=metrics, **kwargs)
         self.vocab = output.d["u"]
@@ -83,8 +102,19 @@ class Seq2Seq(Model):
         if self.encoder_embedding is not None:
             A = self._run(self.encoder_embedding, A, training)
         self._run(self.encoder, A, training, **({} if mask is None else {"mask": mask}))  # (S1)
+        self._keys = (self.encoder.fc["A"], mask)                                  # (S7)
         return {f"{name}0": state.copy() for name, state in
                 zip(self.encoder.state_names, self.encoder.state)}
+
+    def _output(self, H, training):
+        """(S4), or with attention (S8)-(S9): the output layer reads [context, decoder state]."""
+        if self.attention is None:
+            return self._run(self.output, H, training)
+        keys, mask = self._keys
+        self.attention.training = training
+        self.attention.build(H, keys)
+        C = self.attention.forward(H, keys, mask=mask)                             # (S8)
+        return self._run(self.output, np.concatenate([C, H], axis=-1), training)   # (S9)
 
     def _inputs(self, X, name):
         if self.encoder_embedding is not None:
@@ -99,7 +129,7 @@ class Seq2Seq(Model):
         prev[:, 0] = self.start_id                                                  # (S2)
         prev[:, 1:] = Y[:, :-1]
         H = self._run(self.decoder, self._decoder_input(prev, training), training, **states)  # (S3)
-        return self._run(self.output, H, training)                                  # (S4)
+        return self._output(H, training)                                            # (S4)
 
     def forward(self, X, training=False, mask=None, length=None):
         """Greedy decoding: the decoder reads its own previous prediction. (m, length, vocab)."""
@@ -113,7 +143,7 @@ class Seq2Seq(Model):
         prev = np.full((m, 1), self.start_id, dtype=np.intp)
         for t in range(length):
             H = self._run(self.decoder, self._decoder_input(prev, False), False, **states)
-            probs[:, t] = self._run(self.output, H, False)[:, 0]
+            probs[:, t] = self._output(H, False)[:, 0]
             states = {f"{name}0": state.copy() for name, state in
                       zip(self.decoder.state_names, self.decoder.state)}
             prev = probs[:, t].argmax(axis=-1)[:, None]
@@ -127,13 +157,22 @@ class Seq2Seq(Model):
         loss = self.loss_value(A, Y) + self.penalty()
         dH = self.output.backward(self.loss_gradient(A, Y))
         self._gradients(self.output)
+        dK = None
+        if self.attention is not None:                    # dH holds [dC, dH]: split it (S9)
+            u = self.attention.d["e_k"]
+            dH = dH[..., u:] + self.attention.backward(np.ascontiguousarray(dH[..., :u]))
+            self._gradients(self.attention)
+            dK = self.attention.bc["dK"]
         self.decoder.backward(dH)                                                   # (S5)
         self._gradients(self.decoder)
         if self.decoder_embedding is not None:
             self.decoder_embedding.backward(self.decoder.bc["dX"])
             self._gradients(self.decoder_embedding)
         dh0, dC0 = self.decoder.bc["dh0"], self.decoder.bc.get("dC0")
-        dA = self.encoder.backward(dh0, dCT=dC0) if dC0 is not None else self.encoder.backward(dh0)  # (S6)
+        if dK is None:
+            dA = self.encoder.backward(dh0, dCT=dC0) if dC0 is not None else self.encoder.backward(dh0)  # (S6)
+        else:
+            dA = self.encoder.backward(dK, dhT=dh0, dCT=dC0)                        # (S10)
         self._gradients(self.encoder)
         if self.encoder_embedding is not None:
             self.encoder_embedding.backward(dA)
@@ -231,3 +270,15 @@ class Seq2Seq(Model):
     def decode(self, X, length=None, mask=None):
         """Greedy-decoded token ids (m, length)."""
         return self.predict(X, length=length, mask=mask).argmax(axis=-1)
+
+    def alignment(self, X, length=None, mask=None):
+        """Greedy-decoded ids ``(m, length)`` and the attention weights that produced them,
+        ``(m, length, s_in)``: row t says which source steps output step t read. (The decoder
+        fed its own predictions is the decoder forced with them: one teacher-forced pass on the
+        decoded ids gives every step's weights at once.)"""
+        if self.attention is None:
+            raise ValueError("Seq2Seq: alignment needs a model built with attention=")
+        X = self._inputs(X, "X")
+        ids = self.decode(X, length=length, mask=mask)
+        self.teacher_forward(X, ids, training=False, mask=mask)
+        return ids, self.attention.fc["weights"].copy()

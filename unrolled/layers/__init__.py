@@ -1,5 +1,6 @@
 """Layers: one module per layer, all following the ``Layer`` hooks."""
 from ..framework import registry
+from .attention import Attention
 from .bidirectional import Bidirectional
 from .composite import Residual, Sequential
 from .dense import Dense
@@ -15,7 +16,7 @@ from .repeat_vector import RepeatVector
 from .rnn import RNN
 from .template import Template  # noqa: F401  (the layer to copy; saveable like any other)
 
-__all__ = ["Bidirectional", "Dense", "Dropout", "Embedding", "GRU", "LSTM", "RNN", "RepeatVector",
+__all__ = ["Attention", "Bidirectional", "Dense", "Dropout", "Embedding", "GRU", "LSTM", "RNN", "RepeatVector",
            "LayerNormalization", "MultiHeadAttention", "PositionalEncoding", "Residual",
            "Sequential"]
 
