@@ -262,10 +262,22 @@ class Seq2Seq(Model):
         """Shape-only build: the encoder chain on the source shape, the decoder chain on one
         step of ids (with a decoder embedding) or one-hot vectors."""
         encoder = [l for l in (self.encoder_embedding, self.encoder) if l is not None]
-        decoder = [l for l in (self.decoder_embedding, self.decoder, self.output) if l is not None]
+        decoder = [l for l in (self.decoder_embedding, self.decoder) if l is not None]
         first = (1, 1) if self.decoder_embedding is not None else (1, 1, self.vocab)
         left = self._build_chain(encoder, input_shape) + self._build_chain(decoder, first)
-        return left + [l for l in self.layers if l not in encoder + decoder]
+        H, keys = self.decoder.fs.get("A"), self.encoder.fs.get("A")
+        if self.attention is not None and not left and isinstance(keys, tuple):
+            # (S8)-(S9): the attention reads decoder states over encoder states, the output
+            # layer [context, state]
+            self.attention.fs["K"] = (H[0],) + keys[1:]
+            left = self._build_chain([self.attention], H)
+            if not left:
+                H = H[:-1] + (self.attention.d["e_k"] + H[-1],)
+        elif self.attention is not None:
+            left = left + [self.attention]
+        left = left + (self._build_chain([self.output], H) if not left else [self.output])
+        built = encoder + decoder + [self.attention, self.output]
+        return left + [l for l in self.layers if l not in built]
 
     def decode(self, X, length=None, mask=None):
         """Greedy-decoded token ids (m, length)."""
