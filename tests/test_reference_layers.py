@@ -3,8 +3,11 @@
 For Dense, Dropout, Embedding and RepeatVector, every public entry of ``fc``, ``bc`` and ``g``
 (every key not starting with ``_``) of the layer the model runs equals the entry of the same name
 computed by the reference, one statement per equation: in float64 to 1e-12 and in float32 to
-1e-5, relative to the largest entry of the reference array. The key sets must match too, so a
-public entry without a reference (or a reference entry the layer drops) fails.
+1e-5, relative to the largest entry of the reference array, or for a sum (a product's inner
+dimension, dW, db, dE...) to the largest sum of the magnitudes of its terms, the scale rounding
+errors are made at when the terms nearly cancel (a softmax's dZ sums to zero over each row, so
+its db may be tiny). The key sets must match too, so a public entry without a reference (or a
+reference entry the layer drops) fails.
 
 Shapes are drawn by hypothesis (derandomized, so every run checks the same cases) and include
 m=1, one step, one unit and 3-D input; Dense is also fed the batch-major view of time-major
@@ -35,8 +38,9 @@ def public(store):
     return {key: value for key, value in store.items() if not key.startswith("_")}
 
 
-def assert_same(fast, reference, dtype, where):
-    """``fast`` equals ``reference`` key by key, each array to the dtype's relative tolerance."""
+def assert_same(fast, reference, dtype, where, magnitudes=None):
+    """``fast`` equals ``reference`` key by key, each array to the dtype's relative tolerance;
+    ``magnitudes[key]``, when given, is the array of the sums of the terms' magnitudes."""
     fast, reference = public(fast), dict(reference)
     assert sorted(fast) == sorted(reference), f"{where}: keys {sorted(fast)} != {sorted(reference)}"
     for key, ref in reference.items():
@@ -51,8 +55,15 @@ def assert_same(fast, reference, dtype, where):
             continue
         error = float(np.max(np.abs(got - ref), initial=0.0))
         scale = float(np.max(np.abs(ref), initial=0.0))
+        if magnitudes and key in magnitudes:
+            scale = max(scale, float(np.max(magnitudes[key], initial=0.0)))
         assert error <= TOLERANCE[np.dtype(dtype)] * scale, (
             f"{where}[{key!r}]: largest difference {error:.3g}, largest entry {scale:.3g}")
+
+
+def abs_rows(array):
+    """|array| with every sample (and step) one row."""
+    return np.abs(array).reshape(-1, array.shape[-1])
 
 
 # --------------------------------------------------------------------------------------- Dense
@@ -96,9 +107,14 @@ def test_dense_equals_reference(m, steps, n, u, dtype, seed, case, time_major, f
     bc, g = dense_backward(fc, W, dA, name, fused_output=fused, **params)
     if not input_gradient:                # the model's first layer skips (D4)
         bc["dX"] = None
-    assert_same(layer.fc, fc, dtype, "fc")
-    assert_same(layer.bc, bc, dtype, "bc")
-    assert_same(layer.g, g, dtype, "g")
+    T = params.get("temperature", 1.0)
+    sums = {"Z": np.abs(X) @ np.abs(W) + np.abs(b), "dX": np.abs(bc["dZ"]) @ np.abs(W).T,
+            "dW": abs_rows(X).T @ abs_rows(bc["dZ"]), "db": abs_rows(bc["dZ"]).sum(axis=0)}
+    if name == "softmax" and not fused:   # dZ = A (dA - sum(dA A)) / T
+        sums["dZ"] = np.abs(fc["A"]) * (np.abs(dA) + (np.abs(dA) * fc["A"]).sum(-1, keepdims=True)) / T
+    assert_same(layer.fc, fc, dtype, "fc", sums)
+    assert_same(layer.bc, bc, dtype, "bc", sums)
+    assert_same(layer.g, g, dtype, "g", sums)
 
 
 # ------------------------------------------------------------------------------------- Dropout
@@ -152,9 +168,10 @@ def test_embedding_equals_reference(m, steps, v, k, dtype, seed, float_ids):
 
     fc = embedding_forward(ids, E)
     bc, g = embedding_backward(fc, E, dA)
+    sums = {"dE": embedding_backward(fc, E, np.abs(dA))[1]["dE"]}    # (E2) on |dA|
     assert_same(layer.fc, fc, dtype, "fc")
     assert_same(layer.bc, bc, dtype, "bc")
-    assert_same(layer.g, g, dtype, "g")
+    assert_same(layer.g, g, dtype, "g", sums)
 
 
 # -------------------------------------------------------------------------------- RepeatVector
@@ -170,7 +187,8 @@ def test_repeat_vector_equals_reference(m, e, n, dtype, seed):
 
     fc = repeat_vector_forward(X, n)
     assert_same(layer.fc, fc, dtype, "fc")
-    assert_same(layer.bc, repeat_vector_backward(fc, dA), dtype, "bc")
+    sums = {"dX": np.abs(dA).sum(axis=1)}
+    assert_same(layer.bc, repeat_vector_backward(fc, dA), dtype, "bc", sums)
 
 
 # ------------------------------------------------------------------------ the oracle's own teeth
