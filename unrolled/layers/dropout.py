@@ -1,4 +1,5 @@
-"""Dropout layer (inverted dropout). Equations: docs/layers/dropout.md."""
+"""Dropout layer (inverted dropout). Equations: docs/layers/dropout.md; the readable version is
+unrolled/reference/dropout.py."""
 import numpy as np
 
 from ..framework.layer import Layer
@@ -20,6 +21,8 @@ class Dropout(Layer):
     ``dA``        like ``A``            gradient from the next layer, ``bc["dA"]``
     ``dX``        like ``X``            gradient to the previous layer, ``bc["dX"]``
     ============  ====================  ==================================================
+
+    In training ``fc["A"]`` lives in the private buffer ``fc["_A"]``; at inference it is the input.
 
     Equations (training; ``U`` uniform on [0, 1) drawn from the layer's generator ``self.rng``)::
 
