@@ -60,7 +60,6 @@ def test_loaders_dict_complete():
         assert callable(fn) and fn.__doc__ and "Returns" in fn.__doc__
 
 
-
 def test_generated_sets_live_in_one_module_per_family_and_keep_their_old_homes():
     import importlib
     import unrolled.datasets.generated as generated
