@@ -49,11 +49,15 @@ import numpy as np
 def in_order(hook, method):
     """``method`` (the layer's ``hook``) checked against the order of the hooks: it raises when
     called too early, and records ``forward``/``backward`` once they return."""
+    allowed = Layer._ALLOWED_AFTER[hook] if hook != "forward" else None
+    records = hook != "compute_gradients"
+
     @functools.wraps(method)
     def checked(self, *args, **kwargs):
-        self.check_order(hook)
+        if allowed is not None and self._last_pass not in allowed:
+            self.check_order(hook)               # raises, naming the layer and the order
         result = method(self, *args, **kwargs)
-        if hook != "compute_gradients":
+        if records:
             self._last_pass = hook
         return result
     checked.checks_order = True
