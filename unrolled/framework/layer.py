@@ -36,8 +36,8 @@ Out of order, ``backward`` before any ``forward`` or ``compute_gradients`` befor
 of the last forward pass raises a ``RuntimeError`` naming the layer and the order (instead of a
 ``KeyError`` deep inside the caches). Every subclass gets this without writing a line:
 ``Layer.__init_subclass__`` wraps the ``forward``, ``backward`` and ``compute_gradients`` a class
-defines in :func:`in_order`, which calls :meth:`Layer.check_order` first and records the pass that
-finished in ``layer._last_pass``.
+defines in :func:`in_order`, which checks ``layer._last_pass`` first (:meth:`Layer.check_order`
+raises) and records there the pass that finished.
 
 Caches are reused across batches of the same shape: copy ``fc`` entries you want to keep.
 """
@@ -49,7 +49,7 @@ import numpy as np
 def in_order(hook, method):
     """``method`` (the layer's ``hook``) checked against the order of the hooks: it raises when
     called too early, and records ``forward``/``backward`` once they return."""
-    allowed = Layer._ALLOWED_AFTER[hook] if hook != "forward" else None
+    allowed = Layer._ALLOWED_AFTER.get(hook)     # None: forward may run at any time
     records = hook != "compute_gradients"
 
     @functools.wraps(method)
@@ -86,9 +86,8 @@ class Layer:
     #: the last of forward/backward that ran (None before the first forward): check_order reads it
     _last_pass = None
 
-    #: the passes after which each hook may run
-    _ALLOWED_AFTER = {"forward": (None, "forward", "backward"), "backward": ("forward", "backward"),
-                      "compute_gradients": ("backward",)}
+    #: the passes after which backward and compute_gradients may run (forward: always)
+    _ALLOWED_AFTER = {"backward": ("forward", "backward"), "compute_gradients": ("backward",)}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
