@@ -60,6 +60,23 @@ def test_loaders_dict_complete():
         assert callable(fn) and fn.__doc__ and "Returns" in fn.__doc__
 
 
+def test_generated_sets_live_in_one_module_per_family_and_keep_their_old_homes():
+    import importlib
+    import unrolled.datasets.generated as generated
+    families = {"arithmetic": {"binary_addition", "adding_problem", "int_to_bits", "bits_to_int"},
+                "reber": {"embedded_reber", "reber_strings", "is_reber", "reber_legal_next",
+                          "REBER_SYMBOLS"},
+                "binary_tasks": {"parity", "boolean_majority", "string_first_last",
+                                 "signal_in_noise", "small_images"},
+                "waves": {"sine"}}
+    assert set(generated.__all__) == set().union(*families.values())
+    for family, names in families.items():
+        module = importlib.import_module(f"unrolled.datasets.{family}")
+        assert set(module.__all__) == names, family
+        for name in names:   # one object, reachable from the family, generated and the package
+            assert getattr(module, name) is getattr(generated, name) is getattr(D, name), name
+
+
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_structure_and_dtypes(name):
     ds = load(name)

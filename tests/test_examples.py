@@ -234,15 +234,34 @@ def test_plot_history_of_several_models(tmp_path):
 
 
 # ----------------------------------------------------------------------------- scripts
-def test_example_runs_as_a_plain_script():
+def test_example_runs_as_a_module_from_the_checkout():
+    """``python -m unrolled.examples.NAME`` from the repository root: no path tricks in the
+    example, the checkout is importable because the current folder is on the path."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["OPENBLAS_NUM_THREADS"] = "1"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "unrolled" / "examples" / "binary_addition.py"), "--quick",
+        [sys.executable, "-m", "unrolled.examples.binary_addition", "--quick",
          "--epochs", "8", "--seed", "1"],
-        cwd=str(ROOT.parent), env=env, capture_output=True, text=True, timeout=300)
+        cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "exact sums, 1,000 held-out pairs" in proc.stdout
+
+
+def test_example_runs_as_a_plain_script_when_unrolled_is_importable(tmp_path):
+    """A plain script imports ``unrolled`` like user code: with the package importable (installed,
+    or here on PYTHONPATH) it runs from any folder."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "unrolled" / "examples" / "iris.py"), "--help"],
+        cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "--epochs" in proc.stdout and "Iris flowers" in proc.stdout
+
+
+def test_examples_change_no_import_path():
+    here = ROOT / "unrolled" / "examples"
+    offenders = [p.name for p in here.glob("*.py") if "sys.path" in p.read_text(encoding="utf-8")]
+    assert not offenders, f"examples that edit sys.path: {offenders}"
 
 
 def test_script_arguments():

@@ -72,7 +72,7 @@ def test_dropout_mean_is_preserved_and_rate_respected():
     assert abs(kept.mean() - 0.7) < 0.01                        # ~ 4 sigma: sigma = 0.0010
     np.testing.assert_allclose(A[kept], 2.0 / 0.7, rtol=1e-15)  # survivors scaled by 1/(1-rate)
     assert abs(A.mean() - 2.0) < 0.04                           # E[A] = X
-    np.testing.assert_array_equal(layer.fc["mask"], A / 2.0)
+    np.testing.assert_array_equal(layer.fc["dropout_mask"], A / 2.0)
 
 
 def test_dropout_backward_uses_the_mask():
@@ -81,7 +81,7 @@ def test_dropout_backward_uses_the_mask():
     layer.training = True
     X = np.random.default_rng(0).standard_normal((6, 5))
     A = layer(X).copy()
-    mask = layer.fc["mask"].copy()
+    mask = layer.fc["dropout_mask"].copy()
     dA = np.random.default_rng(1).standard_normal(A.shape)
     np.testing.assert_array_equal(A, X * mask)
     np.testing.assert_array_equal(layer.backward(dA), dA * mask)
@@ -124,7 +124,7 @@ def test_same_seed_same_masks_different_seed_different_masks():
         out = []
         for _ in range(3):
             model.forward(Xc, training=True)
-            out.append(model["drop"].fc["mask"].copy())
+            out.append(model["drop"].fc["dropout_mask"].copy())
         return out
 
     a, b, c = masks(5), masks(5), masks(6)
@@ -140,13 +140,13 @@ def test_dropout_3d_per_step_and_per_sequence():
     layer.seed(0)
     layer.training = True
     A = layer(X)
-    assert A.shape == X.shape and layer.fc["mask"].shape == X.shape
+    assert A.shape == X.shape and layer.fc["dropout_mask"].shape == X.shape
     assert not all(np.array_equal(A[:, 0], A[:, t]) for t in range(1, 7))  # per-step masks differ
     shared = Dropout(0.5, per_sequence=True)
     shared.seed(0)
     shared.training = True
     B = shared(X)
-    assert shared.fc["mask"].shape == (4, 1, 5)
+    assert shared.fc["dropout_mask"].shape == (4, 1, 5)
     for t in range(7):
         np.testing.assert_array_equal(B[:, t], B[:, 0])       # one mask for every step
     np.testing.assert_array_equal(shared.backward(np.ones_like(X)), B)
@@ -183,4 +183,4 @@ def test_dropout_float32():
     layer.dtype = np.dtype(np.float32)
     layer.training = True
     A = layer(np.ones((3, 4), dtype=np.float32))
-    assert A.dtype == np.float32 and layer.fc["mask"].dtype == np.float32
+    assert A.dtype == np.float32 and layer.fc["dropout_mask"].dtype == np.float32

@@ -5,10 +5,11 @@ Every loader returns a :class:`Dataset` with ``train`` / ``val`` / ``test``
 ``ds.train.mask``), an ``info`` dict (description, source, task, shapes,
 baseline, reference) and an ``extras`` dict of dataset-specific helpers.
 
-Generated sets: :func:`binary_addition`, :func:`adding_problem`,
-:func:`embedded_reber`, :func:`parity`, :func:`sine`,
-:func:`boolean_majority`, :func:`string_first_last`,
-:func:`signal_in_noise`, :func:`small_images`.
+Generated sets, one module per family (all gathered in :mod:`.generated` too):
+:func:`binary_addition`, :func:`adding_problem` (:mod:`.arithmetic`);
+:func:`embedded_reber` (:mod:`.reber`); :func:`parity`, :func:`boolean_majority`,
+:func:`string_first_last`, :func:`signal_in_noise`, :func:`small_images`
+(:mod:`.binary_tasks`); :func:`sine` (:mod:`.waves`).
 
 Real sets shipped with the package (no download): :func:`digits`,
 :func:`iris`, :func:`sunspots`, :func:`co2`, :func:`text`.
@@ -17,23 +18,10 @@ Real sets shipped with the package (no download): :func:`digits`,
 """
 
 from .base import Dataset, Split
-from .generated import (
-    REBER_SYMBOLS,
-    adding_problem,
-    binary_addition,
-    bits_to_int,
-    boolean_majority,
-    embedded_reber,
-    int_to_bits,
-    is_reber,
-    parity,
-    reber_legal_next,
-    reber_strings,
-    signal_in_noise,
-    sine,
-    small_images,
-    string_first_last,
-)
+from .arithmetic import adding_problem, binary_addition, bits_to_int, int_to_bits
+from .binary_tasks import boolean_majority, parity, signal_in_noise, small_images, string_first_last
+from .reber import REBER_SYMBOLS, embedded_reber, is_reber, reber_legal_next, reber_strings
+from .waves import sine
 from .seq2seq import addition_strings, reverse_digits
 from .dates import dates
 from .real import TEXTS, TextDataset, arv, co2, digits, iris, sunspots, text

@@ -3,7 +3,9 @@
 Each module loads its data, builds a model, trains it with a progress bar, evaluates it and prints
 its result next to a reference (a published number, or a baseline such as persistence or the
 majority class). Run one with ``unrolled run NAME`` (``unrolled list`` shows them), with
-``python -m unrolled run NAME`` or as a plain script: ``python unrolled/examples/NAME.py``.
+``python -m unrolled run NAME`` or as a module: ``python -m unrolled.examples.NAME`` (from the
+repository root, or anywhere once installed; an installed package also runs
+``python unrolled/examples/NAME.py``: the examples import ``unrolled`` like any user code).
 
 Every module has the same interface::
 

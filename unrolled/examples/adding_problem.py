@@ -7,13 +7,9 @@ marked value has to be kept in memory for up to 49 steps while 48 distractors go
 answering 1 (the mean sum) scores an MSE of about 1/6 = 0.167: that is the baseline an RNN must
 beat, and the first thing a network that fails to learn settles on.
 
-Run:  python unrolled/examples/adding_problem.py [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+Run:  python -m unrolled.examples.adding_problem [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+      (from the repository root, or anywhere once installed; or: unrolled run adding_problem)
 """
-if __package__ in (None, ""):     # run as a plain script: make this checkout importable
-    import os
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-
 from unrolled.datasets import adding_problem
 from unrolled.examples._common import Stopwatch, check_plot, print_results, run_script, save_plot
 from unrolled.framework.model import Model

@@ -9,13 +9,9 @@ become right.
 
 Reference: the R package ``rnn`` (Quast, 2016) trains a 16-unit RNN on this task to 100%.
 
-Run:  python unrolled/examples/binary_addition.py [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+Run:  python -m unrolled.examples.binary_addition [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+      (from the repository root, or anywhere once installed; or: unrolled run binary_addition)
 """
-if __package__ in (None, ""):     # run as a plain script: make this checkout importable
-    import os
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-
 import numpy as np
 from tqdm.auto import tqdm
 

@@ -11,13 +11,9 @@ higher CO2 than any training month, and a network trained on levels has never se
 latest one*, and asked for the *change* to next month, the network sees inputs of the same kind
 in training and in test, whatever the level.
 
-Run:  python unrolled/examples/co2.py [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+Run:  python -m unrolled.examples.co2 [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+      (from the repository root, or anywhere once installed; or: unrolled run co2)
 """
-if __package__ in (None, ""):     # run as a plain script: make this checkout importable
-    import os
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-
 import numpy as np
 
 from unrolled.datasets import co2

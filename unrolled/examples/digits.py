@@ -6,13 +6,9 @@ classification). 1,797 images (UCI / scikit-learn), split 70 / 10 / 20 with the 
 kept. A small LSTM reaches about 97% test accuracy; always guessing the most common digit gives
 about 10%.
 
-Run:  python unrolled/examples/digits.py [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+Run:  python -m unrolled.examples.digits [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+      (from the repository root, or anywhere once installed; or: unrolled run digits)
 """
-if __package__ in (None, ""):     # run as a plain script: make this checkout importable
-    import os
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-
 import numpy as np
 
 from unrolled.datasets import digits

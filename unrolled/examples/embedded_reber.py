@@ -10,13 +10,9 @@ and real-time recurrent learning mostly fail to learn.
 Variable lengths: the strings of a split are padded to its longest one, and the boolean ``mask``
 (True on real steps) keeps the padding out of the loss, the metrics and the recurrent state.
 
-Run:  python unrolled/examples/embedded_reber.py [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+Run:  python -m unrolled.examples.embedded_reber [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+      (from the repository root, or anywhere once installed; or: unrolled run embedded_reber)
 """
-if __package__ in (None, ""):     # run as a plain script: make this checkout importable
-    import os
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-
 import numpy as np
 
 from unrolled.datasets import REBER_SYMBOLS, embedded_reber

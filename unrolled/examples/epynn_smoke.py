@@ -10,13 +10,9 @@ network learns at all; these are their counterparts in :mod:`unrolled.datasets`.
 * signal_in_noise: 64 steps of Gaussian noise; is a faint 16-step burst hidden somewhere? (GRU)
 * small_images: an 8x8 noisy image read row by row; is there a bright bar, across or down? (GRU)
 
-Run:  python unrolled/examples/epynn_smoke.py [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+Run:  python -m unrolled.examples.epynn_smoke [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+      (from the repository root, or anywhere once installed; or: unrolled run epynn_smoke)
 """
-if __package__ in (None, ""):     # run as a plain script: make this checkout importable
-    import os
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-
 from unrolled.datasets import boolean_majority, signal_in_noise, small_images, string_first_last
 from unrolled.examples._common import (Stopwatch, check_plot, percent, print_results,
                                        run_script, save_plot)

@@ -14,13 +14,9 @@ Sampling: starting from a few characters, the network's output is turned into pr
 with a *temperature* (below 1: safer, more repetitive; above 1: wilder), one character is drawn,
 fed back in, and so on. The LSTM is called step by step, passing its state (h, C) along.
 
-Run:  python unrolled/examples/hamlet.py [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+Run:  python -m unrolled.examples.hamlet [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+      (from the repository root, or anywhere once installed; or: unrolled run hamlet)
 """
-if __package__ in (None, ""):     # run as a plain script: make this checkout importable
-    import os
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-
 import math
 
 import numpy as np

@@ -5,13 +5,9 @@ standardized with the training statistics. This is the "hello world" of the fram
 any time axis: X is (m, 4), two Dense layers, softmax with categorical cross-entropy. Linear models
 reach about 95-98% on this data; always guessing one species scores a third.
 
-Run:  python unrolled/examples/iris.py [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+Run:  python -m unrolled.examples.iris [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+      (from the repository root, or anywhere once installed; or: unrolled run iris)
 """
-if __package__ in (None, ""):     # run as a plain script: make this checkout importable
-    import os
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-
 from unrolled.datasets import iris
 from unrolled.examples._common import (Stopwatch, check_plot, percent, print_results,
                                        run_script, save_plot)

@@ -7,13 +7,9 @@ feeds that code to every step, and a GRU unrolls it into the wave, one value per
 Reference: predicting the average wave (zero) scores the variance of the targets, about 0.5;
 the model should be far below it.
 
-Run:  python unrolled/examples/one_to_many.py [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+Run:  python -m unrolled.examples.one_to_many [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+      (from the repository root, or anywhere once installed; or: unrolled run one_to_many)
 """
-if __package__ in (None, ""):     # run as a plain script: make this checkout importable
-    import os
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-
 import numpy as np
 
 from unrolled.examples._common import (Stopwatch, check_plot, print_results, run_script,

@@ -13,13 +13,9 @@ Two ideas make it quick:
 * **curriculum**: a few epochs on short strings (at most 10 bits) find the flip-flop, which then
   carries over to long strings; a few epochs on lengths 1 to 50 finish the job.
 
-Run:  python unrolled/examples/parity.py [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+Run:  python -m unrolled.examples.parity [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+      (from the repository root, or anywhere once installed; or: unrolled run parity)
 """
-if __package__ in (None, ""):     # run as a plain script: make this checkout importable
-    import os
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-
 from unrolled.datasets import parity
 from unrolled.examples._common import (Stopwatch, check_plot, percent, print_results,
                                        run_script, save_plot)

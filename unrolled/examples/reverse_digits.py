@@ -8,13 +8,9 @@ errors back into the encoder (docs/seq2seq.md). A string counts only if all 8 di
 Reference: chance is 1e-8 per string (10% per digit); Sutskever et al. (2014) introduced the
 encoder-decoder on translation, and string reversal is its standard first test.
 
-Run:  python unrolled/examples/reverse_digits.py [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+Run:  python -m unrolled.examples.reverse_digits [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+      (from the repository root, or anywhere once installed; or: unrolled run reverse_digits)
 """
-if __package__ in (None, ""):     # run as a plain script: make this checkout importable
-    import os
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-
 from unrolled.datasets import reverse_digits
 from unrolled.examples._common import (Stopwatch, check_plot, percent, print_results,
                                        run_script, save_plot)

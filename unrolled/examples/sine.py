@@ -13,13 +13,9 @@ Numbers to compare:
 * the *clean* wave (the loader keeps it): after a 10-step warm-up the forecast should be within
   an MSE of 1e-3 of it.
 
-Run:  python unrolled/examples/sine.py [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+Run:  python -m unrolled.examples.sine [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+      (from the repository root, or anywhere once installed; or: unrolled run sine)
 """
-if __package__ in (None, ""):     # run as a plain script: make this checkout importable
-    import os
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-
 import numpy as np
 
 from unrolled.datasets import sine

@@ -11,13 +11,9 @@ scores 0.43. Dividing by the variance of the 1921-1955 targets alone (what ``arv
 gives other numbers (persistence: 0.38); both are printed, and only the first compares with
 published ones.
 
-Run:  python unrolled/examples/sunspots.py [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+Run:  python -m unrolled.examples.sunspots [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+      (from the repository root, or anywhere once installed; or: unrolled run sunspots)
 """
-if __package__ in (None, ""):     # run as a plain script: make this checkout importable
-    import os
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-
 from unrolled.datasets import arv, sunspots
 from unrolled.examples._common import Stopwatch, check_plot, print_results, run_script, save_plot
 from unrolled.framework.model import Model

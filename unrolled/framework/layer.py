@@ -7,10 +7,20 @@ A layer keeps all of its state in plain dictionaries that you may open at any ti
 ``p``     parameters, e.g. ``p["W"]``
 ``fs``    forward shapes (of inputs, parameters and cached arrays)
 ``fc``    forward cache: every intermediate array of the last forward pass
-``bs``    backward shapes
 ``bc``    backward cache: every intermediate gradient of the last backward pass
 ``g``     gradients: ``g["d" + name]`` is dL/d``p[name]``
 ========  =====================================================================================
+
+A gradient has the shape of what it differentiates (``bc["dX"]`` like ``fc["X"]``, ``g["dW"]``
+like ``p["W"]``), so there are no separate backward shapes: the attribute ``bs`` still exists
+(an empty dict a layer may use) but is no part of the contract.
+
+Keys mean the same thing in every layer: ``fc["X"]`` the input, ``fc["Z"]`` the pre-activation of
+a product ``XW + b``, ``fc["A"]`` the output, ``bc["dA"]`` the gradient arriving at the output,
+``bc["dZ"]`` the gradient of the pre-activation, ``bc["dX"]`` the gradient returned to the input;
+``fc["mask"]`` is a *sequence* mask and a dropout mask is ``fc["dropout_mask"]``. Every public key
+is listed in the layer's shape table; private scratch arrays start with an underscore
+(``fc["_Zt"]``).
 
 The hooks, called in this order by :class:`~unrolled.framework.Model` (or by ``layer(A)``):
 
@@ -22,12 +32,39 @@ The hooks, called in this order by :class:`~unrolled.framework.Model` (or by ``l
 5. ``compute_gradients()``: fill ``g`` from the caches (after ``backward``);
 6. ``update_parameters(optimizer)``: apply the optimizer to every parameter (after clipping).
 
+Out of order, ``backward`` before any ``forward`` or ``compute_gradients`` before the ``backward``
+of the last forward pass raises a ``RuntimeError`` naming the layer and the order (instead of a
+``KeyError`` deep inside the caches). Every subclass gets this without writing a line:
+``Layer.__init_subclass__`` wraps the ``forward``, ``backward`` and ``compute_gradients`` a class
+defines in :func:`in_order`, which checks ``layer._last_pass`` first (:meth:`Layer.check_order`
+raises) and records there the pass that finished.
+
 Caches are reused across batches of the same shape: copy ``fc`` entries you want to keep.
 """
+import functools
+
 import numpy as np
 
 from . import checks
 from .registry import register
+
+
+def in_order(hook, method):
+    """``method`` (the layer's ``hook``) checked against the order of the hooks: it raises when
+    called too early, and records ``forward``/``backward`` once they return."""
+    allowed = Layer._ALLOWED_AFTER.get(hook)     # None: forward may run at any time
+    records = hook != "compute_gradients"
+
+    @functools.wraps(method)
+    def checked(self, *args, **kwargs):
+        if allowed is not None and self._last_pass not in allowed:
+            self.check_order(hook)               # raises, naming the layer and the order
+        result = method(self, *args, **kwargs)
+        if records:
+            self._last_pass = hook
+        return result
+    checked.checks_order = True
+    return checked
 
 
 class Layer:
@@ -52,11 +89,22 @@ class Layer:
     #: names of the parameters penalized by l1/l2 (biases are not)
     weight_names = ()
 
+    #: the last of forward/backward that ran (None before the first forward): check_order reads it
+    _last_pass = None
+
+    #: the passes after which backward and compute_gradients may run (forward: always)
+    _ALLOWED_AFTER = {"backward": ("forward", "backward"), "compute_gradients": ("backward",)}
+
     def __init_subclass__(cls, **kwargs):
         """Every subclass enters the layer registry under its class name (or the
-        ``registered_name`` set in its body): a model holding it saves and loads."""
+        ``registered_name`` set in its body), so a model holding it saves and loads; its
+        forward, backward and compute_gradients are checked to run in that order."""
         super().__init_subclass__(**kwargs)
         register("layer", cls, automatic=True)
+        for hook in ("forward", "backward", "compute_gradients"):
+            method = cls.__dict__.get(hook)
+            if method is not None and not getattr(method, "checks_order", False):
+                setattr(cls, hook, in_order(hook, method))
 
     def __init__(self, name=None, trainable=True, lr=None, l1=0.0, l2=0.0, clip_norm=None, **unknown):
         self.name = checks.text(type(self).__name__, "name", name, none=True)
@@ -150,6 +198,16 @@ class Layer:
                              f"were computed for {self.fs.get('X')}: call layer(A), or "
                              f"layer.build(A) before layer.forward(A)")
 
+    def check_order(self, hook):
+        """Raise a ``RuntimeError`` naming the layer and the order when ``hook`` comes before the
+        hook it needs: ``backward`` before any ``forward``, ``compute_gradients`` before the
+        ``backward`` of the last ``forward`` (called by :func:`in_order` on every subclass)."""
+        if self._last_pass not in self._ALLOWED_AFTER[hook]:
+            happened = ("before any forward" if self._last_pass is None
+                        else "after forward without backward")
+            raise RuntimeError(f"{self.label}: {hook} called {happened}; the order is "
+                               f"forward(A), backward(dA), compute_gradients()")
+
     def check_size(self, key, value):
         """Once parameters exist, the input size they were built for must not change."""
         if self.initialized and self.d.get(key) is not None and self.d[key] != value:
@@ -205,3 +263,7 @@ class Layer:
 
     def __repr__(self):
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+# the base class's own no-op compute_gradients is checked too (layers without parameters inherit it)
+Layer.compute_gradients = in_order("compute_gradients", Layer.compute_gradients)

@@ -1,4 +1,5 @@
-"""Dense (fully connected) layer. Equations: docs/layers/dense.md."""
+"""Dense (fully connected) layer. Equations: docs/layers/dense.md; the readable version, one
+statement per equation, is unrolled/reference/dense.py."""
 import numpy as np
 
 from ..framework.activations import get_activation
@@ -23,7 +24,12 @@ class Dense(Layer):
     ``dA``        like ``A``          gradient from the next layer, ``bc["dA"]``
     ``dZ``        like ``Z``          ``bc["dZ"]``
     ``dX``        like ``X``          gradient to the previous layer, ``bc["dX"]``
+    ``dW``        like ``W``          ``g["dW"]``
+    ``db``        like ``b``          ``g["db"]``
     ============  ==================  ============================================
+
+    On the time-major input of a recurrent layer's ``fc["h"]``, ``fc["Z"]`` and ``bc["dZ"]`` are
+    batch-major views of time-major memory (the private ``fc["_Zt"]``).
 
     Equations (numbers match the comments below and docs/layers/dense.md)::
 
@@ -90,12 +96,12 @@ class Dense(Layer):
         u = self.d["u"]
         if time_major:                       # Z in the same row order, seen batch-major
             Zt = self.cache(self.fc, "_Zt", (X.shape[1], X.shape[0], u))
-            np.matmul(X2, self.p["W"], out=Zt.reshape(-1, u))
+            np.matmul(X2, self.p["W"], out=Zt.reshape(-1, u))               # (D1) XW
             Z = Zt.swapaxes(0, 1)
         else:
             Z = self.cache(self.fc, "Z", self.fs["Z"])
-            np.matmul(X2, self.p["W"], out=Z.reshape(-1, u))
-        Z += self.p["b"]                     # (D1)
+            np.matmul(X2, self.p["W"], out=Z.reshape(-1, u))                # (D1) XW
+        Z += self.p["b"]                     # (D1) + b
         self.fc["Z"] = Z
         self.fc["A"] = self.activation.forward(Z)  # (D2)
         return self.fc["A"]
@@ -131,9 +137,9 @@ class Dense(Layer):
     def compute_gradients(self):
         X2 = self.positions(self.fc["X"])[0]
         dZ2 = self._rows_like_input(self.bc["dZ"])
-        # (D5) into the gradient buffer of the last step (the model reads g, never keeps it):
+        # into the gradient buffer of the last step (the model reads g, never keeps it):
         # no parameter-sized allocation per step
-        np.matmul(X2.T, dZ2, out=self.cache(self.g, "dW", self.fs["W"]))
+        np.matmul(X2.T, dZ2, out=self.cache(self.g, "dW", self.fs["W"]))    # (D5)
         self.g["db"] = dZ2.sum(axis=0, keepdims=True)        # (D6)
 
     def config(self):

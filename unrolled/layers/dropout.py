@@ -1,4 +1,5 @@
-"""Dropout layer (inverted dropout). Equations: docs/layers/dropout.md."""
+"""Dropout layer (inverted dropout). Equations: docs/layers/dropout.md; the readable version is
+unrolled/reference/dropout.py."""
 import numpy as np
 
 from ..framework.layer import Layer
@@ -14,12 +15,14 @@ class Dropout(Layer):
     ------
     ============  ====================  ==================================================
     ``X``         ``(m, n)``            or ``(m, s, n)``: input, ``fc["X"]``
-    ``M``         like ``X``            the scaled mask, ``fc["mask"]`` (training only);
+    ``M``         like ``X``            the scaled mask, ``fc["dropout_mask"]`` (training only);
                                         ``(m, 1, n)`` with ``per_sequence=True``
     ``A``         like ``X``            output, ``fc["A"]``
     ``dA``        like ``A``            gradient from the next layer, ``bc["dA"]``
     ``dX``        like ``X``            gradient to the previous layer, ``bc["dX"]``
     ============  ====================  ==================================================
+
+    In training ``fc["A"]`` lives in the private buffer ``fc["_A"]``; at inference it is the input.
 
     Equations (training; ``U`` uniform on [0, 1) drawn from the layer's generator ``self.rng``)::
 
@@ -57,29 +60,30 @@ class Dropout(Layer):
         self.d["m"], self.d["n"] = A.shape[0], A.shape[-1]
         self.d["s"] = A.shape[1] if A.ndim == 3 else None
         if self.per_sequence and A.ndim == 3:
-            self.fs["mask"] = (A.shape[0], 1, A.shape[2])
+            self.fs["dropout_mask"] = (A.shape[0], 1, A.shape[2])
         else:
-            self.fs["mask"] = A.shape
+            self.fs["dropout_mask"] = A.shape
 
     def forward(self, A):
         self.check_input(A)
         self.fc["X"] = A
         if not self.training or self.rate == 0.0:
-            self.fc.pop("mask", None)
+            self.fc.pop("dropout_mask", None)
             self.fc["A"] = A                                          # (DR4)
             return A
-        keep = self.rng.random(self.fs["mask"]) >= self.rate
-        mask = self.cache(self.fc, "mask", self.fs["mask"])
+        keep = self.rng.random(self.fs["dropout_mask"]) >= self.rate              # (DR1)
+        mask = self.cache(self.fc, "dropout_mask", self.fs["dropout_mask"])
         np.multiply(keep, 1.0 / (1.0 - self.rate), out=mask, casting="unsafe")  # (DR1)
-        A_out = self.cache(self.fc, "A_out", self.fs["A"])
+        # its own buffer: at inference fc["A"] is the caller's input, never to be written
+        A_out = self.cache(self.fc, "_A", self.fs["A"])
         np.multiply(A, mask, out=A_out)                                  # (DR2)
         self.fc["A"] = A_out
         return A_out
 
     def backward(self, dA):
         self.bc["dA"] = dA
-        mask = self.fc.get("mask")
-        if not getattr(self, "input_gradient", True):
+        mask = self.fc.get("dropout_mask")
+        if not self.input_gradient:
             self.bc["dX"] = None                                      # nothing needs dL/dX
         elif mask is None:
             self.bc["dX"] = dA                                        # (DR4)

@@ -1,4 +1,5 @@
-"""Embedding layer: a trainable lookup table. Equations: docs/layers/embedding.md."""
+"""Embedding layer: a trainable lookup table. Equations: docs/layers/embedding.md; the readable
+version is unrolled/reference/embedding.py."""
 import numpy as np
 
 from ..framework.initializers import get_initializer, initializer_name
@@ -14,6 +15,8 @@ class Embedding(Layer):
     ``X``           ``(m, s)`` or (m,)  integer ids in ``[0, vocab_size)``, ``fc["X"]``
     ``E``           ``(v, k)``          the table, ``p["E"]``: one row per token
     ``A``           ``X.shape + (k,)``  ``fc["A"]``
+    ``dA``          like ``A``          gradient from the next layer, ``bc["dA"]``
+    ``dX``          None                ``bc["dX"]``: ids are not differentiable
     ``dE``          ``(v, k)``          ``g["dE"]``: sums of ``dA`` over the positions of each id
     ==============  ==================  ===========================================
 

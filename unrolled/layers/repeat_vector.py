@@ -1,4 +1,5 @@
-"""RepeatVector: one vector fed to every step of a sequence (one-to-many networks)."""
+"""RepeatVector: one vector fed to every step of a sequence (one-to-many networks).
+Equations: docs/layers/repeat_vector.md; the readable version is unrolled/reference/repeat_vector.py."""
 import numpy as np
 
 from ..framework.layer import Layer
@@ -12,6 +13,15 @@ class RepeatVector(Layer):
 
         (RV1) A[:, t] = X                    for t = 0 .. n-1
         (RV2) dX = sum_t dA[:, t]            (the same input was used n times)
+
+    Shapes
+    ------
+    ============  ==================  ==================================================
+    ``X``         ``(m, e)``          input, ``fc["X"]``
+    ``A``         ``(m, n, e)``       output, ``fc["A"]``: a read-only view of ``X``
+    ``dA``        like ``A``          gradient from the next layer, ``bc["dA"]``
+    ``dX``        like ``X``          gradient to the previous layer, ``bc["dX"]``
+    ============  ==================  ==================================================
     """
 
     def __init__(self, n, **kwargs):

@@ -34,10 +34,15 @@ Shapes
 ``dbeta``     like ``beta``          ``g["dbeta"]``
 ============  =====================  =========================================================
 
-The seven dictionaries (all plain ``dict``, open them at any time)
--------------------------------------------------------------------
-``d`` dimensions, ``p`` parameters, ``fs`` forward shapes, ``fc`` forward cache, ``bs`` backward
-shapes, ``bc`` backward cache, ``g`` gradients (``g["d" + name]`` is dL/d``p[name]``).
+The six dictionaries (all plain ``dict``, open them at any time)
+-----------------------------------------------------------------
+``d`` dimensions, ``p`` parameters, ``fs`` forward shapes, ``fc`` forward cache, ``bc`` backward
+cache, ``g`` gradients (``g["d" + name]`` is dL/d``p[name]``). A gradient has the shape of what it
+differentiates, so backward shapes are read from ``fs`` (there is no backward-shape contract).
+Public keys are the ones in the table above; scratch arrays of your own start with ``_``.
+
+The base class checks the order of the hooks for you: ``backward`` before ``forward``, or
+``compute_gradients`` before ``backward``, raises a ``RuntimeError`` naming the layer.
 
 Check it: ``gradcheck(Template().seed(0), X)`` returns errors around 1e-10 (see the docs).
 """
@@ -65,14 +70,14 @@ class Template(Layer):
     weight_names = ("gamma",)
 
     def __init__(self, initializer="ones", **kwargs):
-        # The base class creates the dictionaries d, p, fs, fc, bs, bc, g and checks the common
+        # The base class creates the dictionaries d, p, fs, fc, bc, g and checks the common
         # arguments. Validate your own arguments here, naming the layer (self.label) in errors.
         super().__init__(**kwargs)
         self.initializer = get_initializer(initializer, self.label)
 
     # ------------------------------------------------------------------- hook 1: compute_shapes
     def compute_shapes(self, A):
-        """Read the dimensions off the input, check it, and record every shape in ``fs``/``bs``.
+        """Read the dimensions off the input, check it, and record every shape in ``fs``.
 
         Called before *every* forward pass (shapes may change from batch to batch: a smaller
         last batch, another sequence length), so keep it cheap.
@@ -83,8 +88,6 @@ class Template(Layer):
         self.d["s"] = A.shape[1] if A.ndim == 3 else None
         self.fs["X"] = self.fs["A"] = A.shape
         self.fs["gamma"] = self.fs["beta"] = (1, self.d["n"])
-        self.bs["dA"] = self.bs["dX"] = A.shape
-        self.bs["dgamma"] = self.bs["dbeta"] = self.fs["gamma"]
 
     # ------------------------------------------------------------ hook 2: initialize_parameters
     def initialize_parameters(self):
@@ -123,12 +126,12 @@ class Template(Layer):
         """Fill ``g["d" + name]`` for every parameter from the caches of forward and backward.
 
         Called right after ``backward`` (only when the layer is trainable). Shapes must equal the
-        parameters' shapes, so sum over every axis the parameter is shared across.
+        parameters' shapes (``fs``), so sum over every axis the parameter is shared across.
         """
         dA, X = self.bc["dA"], self.fc["X"]
         shared = tuple(range(dA.ndim - 1))       # samples, and steps for 3-D input
-        self.g["dgamma"] = np.sum(dA * X, axis=shared).reshape(self.bs["dgamma"])  # (T3)
-        self.g["dbeta"] = np.sum(dA, axis=shared).reshape(self.bs["dbeta"])        # (T4)
+        self.g["dgamma"] = np.sum(dA * X, axis=shared).reshape(self.fs["gamma"])  # (T3)
+        self.g["dbeta"] = np.sum(dA, axis=shared).reshape(self.fs["beta"])        # (T4)
 
     # ---------------------------------------------------------------- hook 6: update_parameters
     # Not overridden: Layer.update_parameters(optimizer) applies the optimizer to every entry of
