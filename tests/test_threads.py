@@ -64,7 +64,7 @@ def test_blas_threads_without_threadpoolctl_raises(monkeypatch):
 
 
 def test_blas_threads_with_no_blas_visible_raises(monkeypatch):
-    monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: [])
+    monkeypatch.setattr(threadpoolctl, "threadpool_info", list)
     with pytest.raises(RuntimeError, match="no BLAS library"):
         with threads.blas_threads(1):
             pass
