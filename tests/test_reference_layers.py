@@ -70,7 +70,7 @@ def abs_rows(array):
 #: every activation with parameters away from their defaults where they have some
 ACTIVATION_CASES = [("identity", {}), ("sigmoid", {}), ("tanh", {}), ("relu", {}),
                     ("leaky_relu", {"alpha": 0.2}), ("elu", {"alpha": 0.7}), ("selu", {}),
-                    ("swish", {"beta": 1.5}), ("softplus", {}), ("hard_sigmoid", {"slope": 0.3}),
+                    ("swish", {"beta": 1.5}), ("gompertz", {}), ("softplus", {}), ("hard_sigmoid", {"slope": 0.3}),
                     ("softmax", {}), ("softmax", {"temperature": 2.0})]
 
 

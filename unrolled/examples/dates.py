@@ -15,13 +15,9 @@ The alignment the network learned is saved as a heatmap (like Bahdanau et al. 20
 Reference: dlfs2's attention LSTM encoder-decoder reaches 99.9% exact strings on held-out dates
 after 2 epochs; chance is 1 in 36,525 (the calendar dates of 1950-2049).
 
-Run:  python unrolled/examples/dates.py [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+Run:  python -m unrolled.examples.dates [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+      (from the repository root, or anywhere once installed; or: unrolled run dates)
 """
-if __package__ in (None, ""):     # run as a plain script: make this checkout importable
-    import os
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-
 import os.path
 
 import numpy as np

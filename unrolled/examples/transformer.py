@@ -20,15 +20,11 @@ output may read the whole input. Its layers, all in a plain Model:
 Reference: chance is 1e-L per string; the reverse_digits example (GRU, L = 8) is the RNN's
 published number; Vaswani et al. (2017) for the Transformer.
 
-Run:  python unrolled/examples/transformer.py [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+Run:  python -m unrolled.examples.transformer [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+      (from the repository root, or anywhere once installed; or: unrolled run transformer)
 (--plot writes the learning curves to FILE.png and the attention heatmap to FILE_attention.png;
 without it the heatmap goes to transformer_attention.png, except with --quick.)
 """
-if __package__ in (None, ""):     # run as a plain script: make this checkout importable
-    import os
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-
 import os
 
 

@@ -37,6 +37,8 @@ def activation(name, Z, alpha=None, beta=1.0, slope=1.0 / 6.0, temperature=1.0):
         return SELU_SCALE * np.where(Z > 0, Z, SELU_ALPHA * (np.exp(Z) - 1.0))
     if name == "swish":
         return Z * sigmoid(beta * Z)
+    if name == "gompertz":
+        return np.exp(-np.exp(-Z))
     if name == "softplus":
         return np.log(1.0 + np.exp(Z))
     if name == "hard_sigmoid":
@@ -65,6 +67,8 @@ def derivative(name, Z, alpha=None, beta=1.0, slope=1.0 / 6.0, temperature=1.0):
         return SELU_SCALE * np.where(Z > 0, 1.0, SELU_ALPHA * np.exp(Z))
     if name == "swish":
         return sigmoid(beta * Z) + beta * Z * sigmoid(beta * Z) * (1.0 - sigmoid(beta * Z))
+    if name == "gompertz":
+        return np.exp(-Z) * np.exp(-np.exp(-Z))
     if name == "softplus":
         return sigmoid(Z)
     if name == "hard_sigmoid":
