@@ -35,7 +35,8 @@ class ConvND(Layer):
 
     ``d`` holds ``m``, ``c``, ``f``, ``kernel``, ``strides``, ``dilation``, ``out`` (output
     sizes) and ``pads`` (``(before, after)`` zeros per spatial axis). Private: ``fc["_cols"]``,
-    the matrix of windows ``(m, oh, ow, kh, kw, c)`` read by (C9).
+    the matrix of windows ``(m, oh, ow, kh, kw, c)`` read by (C9). ``dcols`` (C6) is never
+    stored whole: (C6)-(C7) run one kernel offset at a time.
 
     Equations (numbers match the comments below and docs/layers/conv.md)::
 
@@ -124,11 +125,11 @@ class ConvND(Layer):
         if not self.input_gradient:
             self.bc["dX"] = None
             return None
-        cols = self.fc["_cols"]
-        dcols = (dZ.reshape(-1, d["f"]) @ self.p["W"].reshape(-1, d["f"]).T).reshape(cols.shape)  # (C6)
         padded = (d["m"],) + tuple(n + b + a for n, (b, a) in zip(self.fs["X"][1:-1], d["pads"])) \
             + (d["c"],)
-        dXp = col2im(dcols, padded, d["kernel"], d["strides"], d["dilation"], d["out"])  # (C7)
+        # (C6)-(C7) one kernel offset at a time: dcols[:, k] = dZ W[k]^T, added at once onto the
+        # input entries offset k read (never the whole dcols: it is kh*kw times the input)
+        dXp = col2im(dZ, self.p["W"], padded, d["kernel"], d["strides"], d["dilation"], d["out"])
         self.bc["dX"] = unpad(dXp, d["pads"])                                        # (C8)
         return self.bc["dX"]
 

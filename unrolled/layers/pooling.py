@@ -86,7 +86,8 @@ class PoolND(Layer):
                 out += Xp[index]
             out /= self._count()                                                    # (P3)
         else:
-            argmax = self.cache(self.fc, "argmax", self.fs["A"], np.intp)
+            index_type = np.int8 if np.prod(self.d["pool"]) <= 127 else np.intp   # 1 byte/entry
+            argmax = self.cache(self.fc, "argmax", self.fs["A"], index_type)
             wins = np.greater if self.op == "max" else np.less
             for k, (_, index) in enumerate(self._slices()):
                 if k == 0:
@@ -95,7 +96,7 @@ class PoolND(Layer):
                     continue
                 better = wins(Xp[index], out)       # strict: a tie keeps the earlier offset
                 np.copyto(out, Xp[index], where=better)
-                argmax[better] = k                                                  # (P2)
+                np.copyto(argmax, k, where=better)                                  # (P2)
         self.fc["A"] = out
         return out
 

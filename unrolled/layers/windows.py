@@ -3,7 +3,7 @@
 The fast paths never loop over output positions. A window view reads every window of the padded
 input without copying it; a layer then either copies the view once into a matrix of windows
 (``im2col``, convolution) or loops over the ``K = prod(kernel)`` offsets of a window, each offset
-one strided slice of the whole input (pooling, and ``col2im``, the scatter that sums window
+one strided slice of the whole input (pooling, and ``col2im``, the scatter that adds the window
 gradients back onto the input).
 
 Padding follows TensorFlow/Keras:
@@ -100,11 +100,12 @@ def offset_slices(kernel, strides, dilation, out):
                                              for o, d, s, n in zip(offset, dilation, strides, out))
 
 
-def col2im(dwindows, padded_shape, kernel, strides, dilation, out):
-    """Sum of window gradients ``dwindows (m, *out, *kernel, c)`` onto the padded input: one
-    strided add per kernel offset (``K`` iterations), never a loop over positions."""
-    dXp = np.zeros(padded_shape, dtype=dwindows.dtype)
-    rank = len(kernel)
+def col2im(dZ, W, padded_shape, kernel, strides, dilation, out):
+    """dL/dXp of a convolution: for each kernel offset ``k`` (``K`` iterations, never a loop over
+    positions), the gradient of the windows' entries at that offset, ``dZ W[k]^T (m, *out, c)``,
+    added at once onto the input entries they read (one strided add)."""
+    dXp = np.zeros(padded_shape, dtype=dZ.dtype)
+    dZ2 = dZ.reshape(-1, dZ.shape[-1])
     for offset, index in offset_slices(kernel, strides, dilation, out):
-        dXp[index] += dwindows[(slice(None),) * (1 + rank) + offset]
+        dXp[index] += (dZ2 @ W[offset].T).reshape(dZ.shape[:-1] + (W.shape[-2],))
     return dXp
