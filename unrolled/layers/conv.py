@@ -34,9 +34,10 @@ class ConvND(Layer):
     =============  ========================  ==============================================
 
     ``d`` holds ``m``, ``c``, ``f``, ``kernel``, ``strides``, ``dilation``, ``out`` (output
-    sizes) and ``pads`` (``(before, after)`` zeros per spatial axis). Private: ``fc["_cols"]``,
-    the matrix of windows ``(m, oh, ow, kh, kw, c)`` read by (C9). ``dcols`` (C6) is never
-    stored whole: (C6)-(C7) run one kernel offset at a time.
+    sizes) and ``pads`` (``(before, after)`` zeros per spatial axis). The matrix of windows
+    ``cols (m*oh*ow, kh*kw*c)`` of (C2) is ``kh*kw`` times the input: forward and
+    compute_gradients each build it in chunks of samples (no larger than the input or 2**17
+    entries), never keep it; ``dcols`` (C6) is never built whole: (C6)-(C7) run one kernel offset at a time.
 
     Equations (numbers match the comments below and docs/layers/conv.md)::
 
@@ -104,24 +105,43 @@ class ConvND(Layer):
 
     def forward(self, A):
         self.check_input(A)
-        X = self.fc["X"] = A
-        d = self.d
-        Xp = pad(X, d["pads"])                                                      # (C1)
-        windows = window_view(Xp, d["kernel"], d["strides"], d["dilation"], d["out"])
-        cols = self.cache(self.fc, "_cols", windows.shape)
-        np.copyto(cols, windows)                                                    # (C2)
+        self.fc["X"] = A
+        f = self.d["f"]
+        W2 = self.p["W"].reshape(-1, f)
         Z = self.cache(self.fc, "Z", self.fs["Z"])
-        np.matmul(cols.reshape(Z.size // d["f"], -1), self.p["W"].reshape(-1, d["f"]),
-                  out=Z.reshape(-1, d["f"]))
+        for rows, cols in self._windows():                                          # (C1)-(C2)
+            np.matmul(cols, W2, out=Z[rows].reshape(-1, f))
         if self.use_bias:
             Z += self.p["b"]                                                        # (C3)
         self.fc["A"] = self.activation.forward(Z, out=self.cache(self.fc, "A", self.fs["A"]))  # (C4)
         return self.fc["A"]
 
+    def _chunks(self, per_sample):
+        """Slices of samples holding at most max(input size, 2**17) entries of ``per_sample``
+        entries each (at least one sample): the bound on every temporary of the layer."""
+        m = self.d["m"]
+        step = max(1, min(m, max(int(np.prod(self.fs["X"])), 2**17) // per_sample))
+        return [slice(start, min(start + step, m)) for start in range(0, m, step)]
+
+    def _windows(self):
+        """(C1)-(C2) in chunks of samples: ``(samples, cols)``, the windows of those samples'
+        padded input copied into one contiguous matrix (im2col) ``(rows, prod(kernel) * c)``.
+        The whole matrix is ``prod(kernel)`` times the input: it is never kept (forward and
+        compute_gradients each build it again, a copy, not a product); see ``_chunks``."""
+        d = self.d
+        for rows in self._chunks(int(np.prod(d["out"])) * int(np.prod(d["kernel"])) * d["c"]):
+            Xp = pad(self.fc["X"][rows], d["pads"])                                 # (C1)
+            windows = window_view(Xp, d["kernel"], d["strides"], d["dilation"], d["out"])
+            cols = np.array(windows, dtype=self.dtype, order="C")                  # (C2)
+            yield rows, cols.reshape(-1, int(np.prod(d["kernel"])) * d["c"])
+
     def backward(self, dA):
         self.bc["dA"] = dA
         d = self.d
-        dZ = self.bc["dZ"] = self.activation.backward(dA, self.fc["A"], self.fc["Z"])  # (C5)
+        dZ = self.bc["dZ"] = self.cache(self.bc, "dZ", self.fs["Z"])
+        A, Z = self.fc["A"], self.fc["Z"]
+        for rows in self._chunks(int(np.prod(d["out"])) * d["f"]):  # temporaries of a chunk only
+            self.activation.backward(dA[rows], A[rows], Z[rows], out=dZ[rows])       # (C5)
         if not self.input_gradient:
             self.bc["dX"] = None
             return None
@@ -129,18 +149,22 @@ class ConvND(Layer):
             + (d["c"],)
         # (C6)-(C7) one kernel offset at a time: dcols[:, k] = dZ W[k]^T, added at once onto the
         # input entries offset k read (never the whole dcols: it is kh*kw times the input)
-        dXp = col2im(dZ, self.p["W"], padded, d["kernel"], d["strides"], d["dilation"], d["out"])
+        dXp = col2im(dZ, self.p["W"], self.cache(self.bc, "_dXp", padded), d["kernel"],
+                     d["strides"], d["dilation"], d["out"])
         self.bc["dX"] = unpad(dXp, d["pads"])                                        # (C8)
         return self.bc["dX"]
 
     def compute_gradients(self):
         f = self.d["f"]
-        dZ2 = self.bc["dZ"].reshape(-1, f)
-        cols = self.fc["_cols"]
-        dW = self.cache(self.g, "dW", self.fs["W"])
-        np.matmul(cols.reshape(dZ2.shape[0], -1).T, dZ2, out=dW.reshape(-1, f))     # (C9)
+        dZ = self.bc["dZ"]
+        dW2 = self.cache(self.g, "dW", self.fs["W"]).reshape(-1, f)
+        for rows, cols in self._windows():                   # (C9), summed over the chunks
+            if rows.start == 0:
+                np.matmul(cols.T, dZ[rows].reshape(-1, f), out=dW2)
+            else:
+                dW2 += cols.T @ dZ[rows].reshape(-1, f)
         if self.use_bias:
-            self.g["db"] = dZ2.sum(axis=0)                                           # (C10)
+            self.g["db"] = dZ.reshape(-1, f).sum(axis=0)                             # (C10)
 
     def config(self):
         init = initializer_name(self.initializer)

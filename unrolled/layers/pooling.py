@@ -88,15 +88,18 @@ class PoolND(Layer):
         else:
             index_type = np.int8 if np.prod(self.d["pool"]) <= 127 else np.intp   # 1 byte/entry
             argmax = self.cache(self.fc, "argmax", self.fs["A"], index_type)
-            wins = np.greater if self.op == "max" else np.less
-            for k, (_, index) in enumerate(self._slices()):
-                if k == 0:
-                    np.copyto(out, Xp[index])
-                    argmax.fill(0)
-                    continue
-                better = wins(Xp[index], out)       # strict: a tie keeps the earlier offset
-                np.copyto(out, Xp[index], where=better)
-                np.copyto(argmax, k, where=better)                                  # (P2)
+            extreme = np.maximum if self.op == "max" else np.minimum
+            windows = [Xp[index] for _, index in self._slices()]
+            np.copyto(out, windows[0])
+            for window in windows[1:]:
+                extreme(out, window, out=out)                                       # (P2)
+            # argmax = the first offset whose entry equals the extreme: count the offsets
+            # passed before it (a tie keeps the earlier offset)
+            argmax.fill(0)
+            pending = windows[0] != out
+            for window in windows[1:]:
+                argmax += pending
+                pending &= window != out
         self.fc["A"] = out
         return out
 
@@ -119,7 +122,8 @@ class PoolND(Layer):
         d = self.d
         padded = (d["m"],) + tuple(n + b + a for n, (b, a) in zip(self.fs["X"][1:-1], d["pads"])) \
             + (d["c"],)
-        dXp = np.zeros(padded, dtype=dA.dtype)
+        dXp = self.cache(self.bc, "_dXp", padded)      # reused: no new buffer per step
+        dXp.fill(0.0)
         if self.op == "mean":
             share = dA / self.fc["_count"]
             for _, index in self._slices():
@@ -127,7 +131,7 @@ class PoolND(Layer):
         else:
             argmax = self.fc["argmax"]
             for k, (_, index) in enumerate(self._slices()):
-                dXp[index] += np.where(argmax == k, dA, 0.0)                        # (P4)
+                dXp[index] += dA * (argmax == k)                                    # (P4)
         self.bc["dX"] = unpad(dXp, d["pads"])                                       # (P6)
         return self.bc["dX"]
 
@@ -234,11 +238,11 @@ class GlobalPoolND(Layer):
     def backward(self, dA):
         self.bc["dA"] = dA
         m, n, c = self.d["m"], self.d["n"], self.d["c"]
+        dX = self.cache(self.bc, "_dX3", (m, n, c))
         if self.op == "mean":
-            dX = np.empty((m, n, c), dtype=dA.dtype)
             dX[...] = (dA / n)[:, None, :]                                           # (G2)
         else:
-            dX = np.zeros((m, n, c), dtype=dA.dtype)
+            dX.fill(0.0)
             np.put_along_axis(dX, self.fc["argmax"][:, None, :], dA[:, None, :], axis=1)  # (G4)
         self.bc["dX"] = dX.reshape(self.fs["X"])
         return self.bc["dX"]

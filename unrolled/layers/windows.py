@@ -100,11 +100,12 @@ def offset_slices(kernel, strides, dilation, out):
                                              for o, d, s, n in zip(offset, dilation, strides, out))
 
 
-def col2im(dZ, W, padded_shape, kernel, strides, dilation, out):
-    """dL/dXp of a convolution: for each kernel offset ``k`` (``K`` iterations, never a loop over
-    positions), the gradient of the windows' entries at that offset, ``dZ W[k]^T (m, *out, c)``,
-    added at once onto the input entries they read (one strided add)."""
-    dXp = np.zeros(padded_shape, dtype=dZ.dtype)
+def col2im(dZ, W, dXp, kernel, strides, dilation, out):
+    """dL/dXp of a convolution into ``dXp`` (the padded input's shape): for each kernel offset
+    ``k`` (``K`` iterations, never a loop over positions), the gradient of the windows' entries
+    at that offset, ``dZ W[k]^T (m, *out, c)``, added at once onto the input entries they read
+    (one strided add)."""
+    dXp.fill(0.0)
     dZ2 = dZ.reshape(-1, dZ.shape[-1])
     for offset, index in offset_slices(kernel, strides, dilation, out):
         dXp[index] += (dZ2 @ W[offset].T).reshape(dZ.shape[:-1] + (W.shape[-2],))
