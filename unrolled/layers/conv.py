@@ -21,17 +21,17 @@ class ConvND(Layer):
 
     Shapes
     ------
-    =============  ========================  ==============================================
-    ``X``          ``(m, h, w, c)``          input, ``fc["X"]``
-    ``W``          ``(kh, kw, c, f)``        kernel, ``p["W"]`` (Keras layout)
-    ``b``          ``(f,)``                  bias, ``p["b"]`` (absent when ``use_bias=False``)
-    ``Z``          ``(m, oh, ow, f)``        pre-activation, ``fc["Z"]``
-    ``A``          ``(m, oh, ow, f)``        output, ``fc["A"]``
-    ``dA``         like ``A``                gradient from the next layer, ``bc["dA"]``
-    ``dZ``         like ``Z``                ``bc["dZ"]``
-    ``dX``         like ``X``                gradient to the previous layer, ``bc["dX"]``
-    ``dW``, ``db`` like ``W``, ``b``         ``g["dW"]``, ``g["db"]``
-    =============  ========================  ==============================================
+    ================  ====================  =================================================
+    ``X``             ``(m, h, w, c)``      input, ``fc["X"]``
+    ``W``             ``(kh, kw, c, f)``    kernel, ``p["W"]`` (Keras layout)
+    ``b``             ``(f,)``              bias, ``p["b"]`` (absent when ``use_bias=False``)
+    ``Z``             ``(m, oh, ow, f)``    pre-activation, ``fc["Z"]``
+    ``A``             ``(m, oh, ow, f)``    output, ``fc["A"]``
+    ``dA``            like ``A``            gradient from the next layer, ``bc["dA"]``
+    ``dZ``            like ``Z``            ``bc["dZ"]``
+    ``dX``            like ``X``            gradient to the previous layer, ``bc["dX"]``
+    ``dW``, ``db``    like ``W``, ``b``     ``g["dW"]``, ``g["db"]``
+    ================  ====================  =================================================
 
     ``d`` holds ``m``, ``c``, ``f``, ``kernel``, ``strides``, ``dilation``, ``out`` (output
     sizes) and ``pads`` (``(before, after)`` zeros per spatial axis). The matrix of windows
