@@ -55,12 +55,12 @@ class Reshape(Layer):
     def forward(self, A):
         self.check_input(A)
         self.fc["X"] = A
-        self.fc["A"] = A.reshape(self.fs["A"])                          # (F3)
+        self.fc["A"] = A.reshape(self.fs["A"])                          # (F3); Flatten: (F1)
         return self.fc["A"]
 
     def backward(self, dA):
         self.bc["dA"] = dA
-        self.bc["dX"] = dA.reshape(self.fs["X"])                        # (F4)
+        self.bc["dX"] = dA.reshape(self.fs["X"])                        # (F4); Flatten: (F2)
         return self.bc["dX"]
 
     def config(self):
