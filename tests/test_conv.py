@@ -102,6 +102,15 @@ def test_conv_gradcheck_every_option(cls, kwargs, shape, activation):
     assert result.worst < TOL, repr(result)
 
 
+def test_conv_gradcheck_includes_l1_l2_penalties_on_the_kernel():
+    layer = Conv2D(2, 2, activation="tanh", l1=0.03, l2=0.05).seed(2)
+    X = rng(3).standard_normal((2, 4, 5, 2))
+    result = gradcheck(layer, X)
+    assert result.worst < TOL, repr(result)
+    W = layer.p["W"]
+    assert np.isclose(layer.penalty(), 0.03 * np.abs(W).sum() + 0.05 * np.square(W).sum())
+
+
 def _pads(layer):
     """Padding from the reference's own TF formula (not the layer's)."""
     if layer.padding == "same":
