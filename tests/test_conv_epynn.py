@@ -1,4 +1,4 @@
-"""EpyNN's CNN ported line by line: EpyNN 1.2.13's Convolution, Pooling, Flatten and Dense layers
+"""EpyNN networks ported line by line: EpyNN 1.2.13's Convolution, Pooling, Flatten and Dense layers
 and unrolled's aliases of them, from the same initial weights, trained 50 full-batch epochs, end
 with the same weights (1e-12).
 
@@ -84,3 +84,22 @@ def test_epynn_cnn_and_its_unrolled_port_train_to_the_same_weights(conv_strides,
         for name in ("W", "b"):
             np.testing.assert_allclose(layer.p[name], np.reshape(theirs.p[name], layer.p[name].shape),
                                        rtol=1e-12, atol=1e-12, err_msg=f"{layer.label}.{name}")
+
+
+def test_epynn_dense_network_and_its_port_train_to_the_same_weights():
+    """The same conversion without convolutions: Flatten, Dense(relu), Dense(softmax)."""
+    X, Y = data()
+    epy = [EpyFlatten(), EpyDense(5, activate=relu), EpyDense(3, activate=softmax)]
+    initial = epynn_train(epy, X, Y)
+    model = Model([Flatten(), Dense(5, activation="relu"), Dense(3, activation="softmax")],
+                  loss="cce", optimizer=SGD(lr=LR * M), seed=0)
+    model.predict(X)
+    for layer, start in zip(model.layers[1:], initial[1:]):
+        for name, value in start.items():
+            layer.p[name][...] = value
+    model.train(X, Y, epochs=EPOCHS, batch_size=M, shuffle=False, verbose=0)
+    for layer, theirs in zip(model.layers[1:], epy[1:]):
+        assert np.abs(layer.p["W"] - initial[epy.index(theirs)]["W"]).max() > 1e-3
+        for name in ("W", "b"):
+            np.testing.assert_allclose(layer.p[name], theirs.p[name], rtol=1e-12, atol=1e-12,
+                                       err_msg=f"{layer.label}.{name}")
