@@ -86,6 +86,8 @@ CONV1D_CASES = [
     (dict(filters=2, kernel_size=4, strides=3, padding="same"), (2, 7, 3)),
     (dict(filters=2, kernel_size=2, dilation_rate=3, padding="same"), (2, 6, 2)),
     (dict(filters=2, kernel_size=3, strides=2, use_bias=False), (3, 8, 1)),
+    (dict(filters=2, kernel_size=3, dilation_rate=2, padding="causal"), (2, 7, 2)),
+    (dict(filters=2, kernel_size=2, strides=2, padding="causal"), (2, 7, 2)),
 ]
 CASES = [(Conv2D, kw, s) for kw, s in CONV2D_CASES] + [(Conv1D, kw, s) for kw, s in CONV1D_CASES]
 IDS = [f"{cls.__name__}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for cls, kw, _ in CASES]
@@ -118,6 +120,8 @@ def _pads(layer):
                      zip(layer.fs["X"][1:-1], layer.d["kernel"], layer.d["strides"], layer.d["dilation"]))
     if layer.padding == "valid":
         return ((0, 0),) * layer.rank
+    if layer.padding == "causal":                         # Keras: (k - 1) d zeros before
+        return (((layer.d["kernel"][0] - 1) * layer.d["dilation"][0], 0),)
     return tuple((p, p) for p in layer.padding)
 
 
@@ -165,6 +169,22 @@ def test_same_padding_gives_ceil_n_over_s_outputs(n, k, s, d, out):
     assert layer(np.zeros((1, n, 1))).shape == (1, out, 1)
     before, after = layer.d["pads"][0]
     assert after - before in (0, 1)                       # TF: the odd padded entry goes after
+
+
+def test_causal_conv1d_never_reads_a_later_step():
+    """Output step t depends on input steps <= t only: changing the future changes nothing."""
+    layer = Conv1D(2, 3, dilation_rate=2, padding="causal", activation="tanh").seed(0)
+    X = rng(12).standard_normal((2, 9, 3))
+    A = layer(X).copy()
+    assert A.shape == (2, 9, 2) and layer.d["pads"] == ((4, 0),)
+    for t in range(9):
+        later = X.copy()
+        later[:, t + 1:] += 5.0
+        np.testing.assert_array_equal(layer(later)[:, :t + 1], A[:, :t + 1])
+        if t < 8:
+            assert not np.allclose(layer(later)[:, t + 1], A[:, t + 1])
+    with pytest.raises(ValueError, match="Conv2D: padding must be 'valid', 'same' or a number"):
+        Conv2D(1, 2, padding="causal")
 
 
 def test_conv_initializer_fans_follow_keras():

@@ -50,6 +50,7 @@ CONV_CASES = [   # (cls, kwargs, input shape)
     (Conv1D, dict(filters=2, kernel_size=2, padding="same"), (2, 6, 2)),
     (Conv1D, dict(filters=2, kernel_size=3, dilation_rate=3, padding="same"), (2, 11, 2)),
     (Conv1D, dict(filters=2, kernel_size=3, strides=2, use_bias=False), (3, 8, 1)),
+    (Conv1D, dict(filters=2, kernel_size=3, dilation_rate=2, padding="causal"), (2, 9, 2)),
 ]
 CONV_IDS = [f"{c.__name__}-" + "-".join(f"{k}={v}" for k, v in kw.items()) for c, kw, _ in CONV_CASES]
 
@@ -77,6 +78,7 @@ def test_conv_matches_torch_outputs_and_gradients(cls, kwargs, shape):
     else:
         pads = (tf_same(shape[1:-1], d["kernel"], d["strides"], d["dilation"])
                 if layer.padding == "same" else ((0, 0),) * layer.rank if layer.padding == "valid"
+                else (((d["kernel"][0] - 1) * d["dilation"][0], 0),) if layer.padding == "causal"
                 else tuple((p, p) for p in layer.padding))
         z = conv(torch_pad(x, pads), weight, bias, stride=d["strides"], dilation=d["dilation"])
     a = torch.tanh(z)
@@ -217,6 +219,10 @@ def test_to_torch_refuses_strided_same_padding_and_models_with_convolutions():
     layer(np.zeros((1, 5, 5, 1)))
     with pytest.raises(ValueError, match=r"Conv2D 'c' has padding='same' with strides \(2, 2\)"):
         to_torch(layer)
+    causal = Conv1D(1, 3, padding="causal")
+    causal(np.zeros((1, 5, 1)))
+    with pytest.raises(ValueError, match=r"padding='causal', which nn.Conv1d lacks .*F.pad\(x, \(2, 0\)\)"):
+        to_torch(causal)
     relu = Conv2D(2, 3, activation="relu")
     relu(np.zeros((1, 5, 5, 1)))
     seq = to_torch(relu)

@@ -456,6 +456,10 @@ def _conv_to_torch(torch, layer):
                              f"{layer.d['strides']}; PyTorch's padding='same' needs stride 1 (pad "
                              f"the input yourself, or use an explicit padding)")
         padding = "same"
+    elif layer.padding == "causal":
+        raise ValueError(f"to_torch: {layer.label} has padding='causal', which nn.Conv1d lacks "
+                         f"(pad the input with F.pad(x, ({layer.d['pads'][0][0]}, 0)) and use "
+                         f"padding=0)")
     else:
         padding = 0 if layer.padding == "valid" else tuple(layer.padding)
     cls = nn.Conv1d if layer.rank == 1 else nn.Conv2d

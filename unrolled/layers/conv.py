@@ -58,9 +58,10 @@ class ConvND(Layer):
         Output channels ``f``.
     kernel_size, strides, dilation_rate : int or tuple of ``rank`` ints
         ``strides`` default 1; a dilation ``d`` spaces the kernel taps ``d`` apart.
-    padding : "valid", "same" or int(s)
+    padding : "valid", "same", "causal" (Conv1D) or int(s)
         TensorFlow/Keras semantics (``"same"``: ``out = ceil(n / s)``, the odd padded entry
-        after); an int is that many zeros on each side (EpyNN).
+        after; ``"causal"``: ``(k - 1) d`` zeros before the sequence, so that no output reads a
+        later step); an int is that many zeros on each side (EpyNN).
     activation, activation_params, initializer, use_bias
         As in Dense. The initializer sees ``W`` with fans ``kh*kw*c`` and ``kh*kw*f`` (Keras).
     """

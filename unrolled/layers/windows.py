@@ -12,6 +12,8 @@ Padding follows TensorFlow/Keras:
   ``dk = (k - 1) d + 1``; ``dk > n`` is an error;
 * ``"same"``: ``out = ceil(n / s)``; the ``total = max((out - 1) s + dk - n, 0)`` padded entries
   are split ``total // 2`` before and the rest (one more when odd) after;
+* ``"causal"`` (Conv1D only, Keras): ``dk - 1`` zeros before, none after, so that output step
+  ``t`` reads no input after step ``t * s``; ``out = floor((n - 1) / s) + 1``;
 * an integer ``p`` (or one per axis): ``p`` zeros on each side (EpyNN's ``padding=p``),
   ``out = floor((n + 2p - dk) / s) + 1``.
 """
@@ -37,11 +39,13 @@ def as_tuple(value, rank, what, label, minimum=1):
 
 
 def check_padding(padding, rank, label):
-    """``"valid"``, ``"same"`` (any case) or non-negative integers: the normalized value."""
+    """``"valid"``, ``"same"``, ``"causal"`` (1-D only; any case) or non-negative integers: the
+    normalized value."""
     if isinstance(padding, str):
-        if padding.lower() not in ("valid", "same"):
-            raise ValueError(f"{label}: padding must be 'valid', 'same' or a number of zeros per "
-                             f"side, got {padding!r}")
+        names = ("valid", "same", "causal") if rank == 1 else ("valid", "same")
+        if padding.lower() not in names:
+            raise ValueError(f"{label}: padding must be {', '.join(repr(n) for n in names)} or a "
+                             f"number of zeros per side, got {padding!r}")
         return padding.lower()
     return as_tuple(padding, rank, "padding (zeros per side)", label, minimum=0)
 
@@ -56,7 +60,8 @@ def output_and_pads(label, spatial, kernel, strides, dilation, padding, what="ke
             total = max((o - 1) * s + dk - n, 0)
             pad = (total // 2, total - total // 2)
         else:
-            pad = (0, 0) if padding == "valid" else (padding[axis], padding[axis])
+            pad = ((0, 0) if padding == "valid" else (dk - 1, 0) if padding == "causal"
+                   else (padding[axis], padding[axis]))
             if dk > n + sum(pad):
                 dilated = f" (dilated: {dk})" if d > 1 else ""
                 raise ValueError(f"{label}: {what} size {k}{dilated} is larger than the padded input "
