@@ -111,9 +111,9 @@ class ConvND(Layer):
         W2 = self.p["W"].reshape(-1, f)
         Z = self.cache(self.fc, "Z", self.fs["Z"])
         for rows, cols in self._windows():                                          # (C1)-(C2)
-            np.matmul(cols, W2, out=Z[rows].reshape(-1, f))
+            np.matmul(cols, W2, out=Z[rows].reshape(-1, f))                         # (C3) cols W
         if self.use_bias:
-            Z += self.p["b"]                                                        # (C3)
+            Z += self.p["b"]                                                        # (C3) + b
         self.fc["A"] = self.activation.forward(Z, out=self.cache(self.fc, "A", self.fs["A"]))  # (C4)
         return self.fc["A"]
 
