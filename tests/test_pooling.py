@@ -157,3 +157,52 @@ def test_pooling_errors_name_the_layer_and_values(make, shape, match):
     with pytest.raises(ValueError, match=match):
         layer = make()
         layer(np.zeros(shape))
+
+
+# ------------------------------------------------------------------------------ masks (1-D global)
+LENGTHS = [5, 2, 4]
+
+
+def _mask(lengths=LENGTHS, s=5):
+    return np.arange(s)[None, :] < np.array(lengths)[:, None]
+
+
+@pytest.mark.parametrize("cls", [GlobalAveragePooling1D, GlobalMaxPooling1D])
+def test_masked_global_pooling_equals_pooling_each_real_sequence(cls):
+    """With a mask, sample i pools its first lengths[i] steps only (padding values are junk)."""
+    X = distinct((3, 5, 2), seed=8)
+    X[~_mask()] = 100.0                                   # junk on padded steps must not matter
+    layer = cls()
+    A = layer(X, mask=_mask())
+    for i, n in enumerate(LENGTHS):
+        np.testing.assert_allclose(A[i], cls()(X[i:i + 1, :n])[0], rtol=1e-15)
+    dX = layer.backward(np.ones((3, 2)))
+    assert not dX[~_mask()].any()                         # padded steps get no gradient
+    fc = ref_pool.global_pool_forward(X, layer.op, _mask())
+    _assert_dict(layer.fc, {k: v for k, v in fc.items() if k != "X"}, 1e-12, 0)
+    dA = rng(9).standard_normal((3, 2))
+    layer.backward(dA)
+    _assert_dict(layer.bc, ref_pool.global_pool_backward(fc, dA, layer.op, _mask()), 1e-12, 0)
+
+
+@pytest.mark.parametrize("cls", [GlobalAveragePooling1D, GlobalMaxPooling1D])
+def test_masked_global_pooling_gradcheck_and_in_a_masked_model(cls):
+    from unrolled.framework import Model
+    from unrolled.layers import LSTM, Dense
+    assert gradcheck(cls(), distinct((3, 5, 2), seed=10), mask=_mask()).worst < TOL
+    model = Model([LSTM(3, sequences=True), cls(), Dense(2)], seed=0)
+    X = rng(11).standard_normal((3, 5, 2))
+    Y = rng(12).standard_normal((3, 2))
+    assert gradcheck(model, X, Y, mask=_mask()).worst < TOL
+    full = model.predict(X, mask=_mask())
+    X[~_mask()] = 50.0                                    # what the padding holds is irrelevant
+    np.testing.assert_allclose(model.predict(X, mask=_mask()), full, rtol=1e-15)
+
+
+def test_global_pooling_mask_errors():
+    with pytest.raises(ValueError, match=r"mask must be a boolean array of shape \(m, s\) = \(3, 5\)"):
+        GlobalAveragePooling1D()(np.zeros((3, 5, 2)), mask=np.ones((3, 4), bool))
+    with pytest.raises(ValueError, match=r"at least one real step; the mask of sample\(s\) \[1\]"):
+        GlobalMaxPooling1D()(np.zeros((3, 5, 2)), mask=_mask([5, 0, 4]))
+    with pytest.raises(ValueError, match="a mask applies to sequences"):
+        GlobalMaxPooling2D()(np.zeros((3, 5, 2, 1)), mask=_mask())

@@ -212,6 +212,10 @@ class GlobalPoolND(Layer):
         (G2) dX[i, p, c] = dA[i, c] / N
         (G3) A[i, c] = max_p X[i, p, c];   argmax = the first p reaching it
         (G4) dX[i, p, c] = dA[i, c] if p == argmax[i, c], else 0
+
+    The 1-D layers take the forward keyword ``mask (m, s)`` (True on real steps, as the recurrent
+    layers; kept in ``fc["mask"]``): sums, maxima and ``N`` then run over each sequence's real
+    steps only, and padded steps receive no gradient.
     """
 
     rank = None
@@ -224,14 +228,37 @@ class GlobalPoolND(Layer):
         self.d["n"] = int(np.prod(A.shape[1:-1]))
         self.fs["A"] = (self.d["m"], self.d["c"])
 
-    def forward(self, A):
+    @property
+    def supports_mask(self):
+        return self.rank == 1
+
+    def _check_mask(self, mask):
+        mask = np.asarray(mask)
+        if mask.dtype != bool or mask.shape != (self.d["m"], self.d["n"]):
+            raise ValueError(f"{self.label}: mask must be a boolean array of shape (m, s) = "
+                             f"{(self.d['m'], self.d['n'])}, got {mask.dtype} {mask.shape}")
+        if not mask.any(axis=1).all():
+            raise ValueError(f"{self.label}: every sequence needs at least one real step; "
+                             f"the mask of sample(s) {np.flatnonzero(~mask.any(axis=1)).tolist()} "
+                             f"is all False")
+        return mask
+
+    def forward(self, A, mask=None):
         self.check_input(A)
+        if mask is not None and not self.supports_mask:
+            raise ValueError(f"{self.label}: a mask applies to sequences (m, s, c); use the 1-D layer")
         self.fc["X"] = A
+        self.fc["mask"] = mask = None if mask is None else self._check_mask(mask)
         X3 = A.reshape(self.d["m"], self.d["n"], self.d["c"])
         if self.op == "mean":
-            self.fc["A"] = X3.sum(axis=1) / self.d["n"]                              # (G1)
+            if mask is None:
+                self.fc["A"] = X3.sum(axis=1) / self.d["n"]                          # (G1)
+            else:
+                self.fc["A"] = ((X3 * mask[:, :, None]).sum(axis=1)
+                                / mask.sum(axis=1, keepdims=True))                   # (G1)
         else:
-            argmax = self.fc["argmax"] = X3.argmax(axis=1)     # np.argmax: the first maximum
+            scores = X3 if mask is None else np.where(mask[:, :, None], X3, -np.inf)
+            argmax = self.fc["argmax"] = scores.argmax(axis=1)  # np.argmax: the first maximum
             self.fc["A"] = np.take_along_axis(X3, argmax[:, None, :], axis=1)[:, 0]  # (G3)
         return self.fc["A"]
 
@@ -239,8 +266,12 @@ class GlobalPoolND(Layer):
         self.bc["dA"] = dA
         m, n, c = self.d["m"], self.d["n"], self.d["c"]
         dX = self.cache(self.bc, "_dX3", (m, n, c))
-        if self.op == "mean":
+        mask = self.fc.get("mask")
+        if self.op == "mean" and mask is None:
             dX[...] = (dA / n)[:, None, :]                                           # (G2)
+        elif self.op == "mean":
+            np.multiply(mask[:, :, None], (dA / mask.sum(axis=1, keepdims=True))[:, None, :],
+                        out=dX)                                                      # (G2)
         else:
             dX.fill(0.0)
             np.put_along_axis(dX, self.fc["argmax"][:, None, :], dA[:, None, :], axis=1)  # (G4)

@@ -60,15 +60,23 @@ def pool_backward(fc, dA, pool, strides, pads, op):
     return {"dA": dA, "dX": dXp[(slice(None),) + inner]}                          # (P6)
 
 
-def global_pool_forward(X, op):
-    """fc = {"X", "A"} (+ "argmax", the flat position of the first maximum, for max)."""
+def _real(X, mask, i):
+    """Flat indices of the positions of sample i that count (all, or the mask's real steps)."""
+    n = int(np.prod(X.shape[1:-1]))
+    return [j for j in range(n) if mask is None or mask[i, j]]
+
+
+def global_pool_forward(X, op, mask=None):
+    """fc = {"X", "A"} (+ "argmax", the flat position of the first maximum, for max); with a
+    sequence mask (m, s) only the real steps count."""
     m, c = X.shape[0], X.shape[-1]
     positions = list(np.ndindex(*X.shape[1:-1]))
     A = np.zeros((m, c), dtype=X.dtype)
     argmax = np.zeros((m, c), dtype=int)
     for i in range(m):
+        real = _real(X, mask, i)
         for ch in range(c):
-            values = [X[(i,) + p + (ch,)] for p in positions]
+            values = [X[(i,) + positions[j] + (ch,)] for j in real]
             if op == "mean":
                 A[i, ch] = sum(values) / len(values)                              # (G1)
             else:
@@ -76,23 +84,24 @@ def global_pool_forward(X, op):
                 for j in range(1, len(values)):
                     if values[j] > values[best]:
                         best = j
-                argmax[i, ch], A[i, ch] = best, values[best]                     # (G3)
+                argmax[i, ch], A[i, ch] = real[best], values[best]               # (G3)
     fc = {"X": X, "A": A}
     if op != "mean":
         fc["argmax"] = argmax
     return fc
 
 
-def global_pool_backward(fc, dA, op):
-    """bc = {"dA", "dX"} after global_pool_forward."""
+def global_pool_backward(fc, dA, op, mask=None):
+    """bc = {"dA", "dX"} after global_pool_forward (with the same mask)."""
     X = fc["X"]
     positions = list(np.ndindex(*X.shape[1:-1]))
     dX = np.zeros(X.shape, dtype=dA.dtype)
     for i in range(X.shape[0]):
+        real = _real(X, mask, i)
         for ch in range(X.shape[-1]):
             if op == "mean":
-                for p in positions:
-                    dX[(i,) + p + (ch,)] = dA[i, ch] / len(positions)             # (G2)
+                for j in real:
+                    dX[(i,) + positions[j] + (ch,)] = dA[i, ch] / len(real)       # (G2)
             else:
                 dX[(i,) + positions[fc["argmax"][i, ch]] + (ch,)] = dA[i, ch]     # (G4)
     return {"dA": dA, "dX": dX}
