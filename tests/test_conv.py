@@ -295,3 +295,33 @@ def test_conv1d_stacks_with_recurrent_layers(order):
     before = model.evaluate(X, Y)["loss"]
     model.train(X, Y, epochs=5, batch_size=5, verbose=0)
     assert model.evaluate(X, Y)["loss"] < before
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_random_configurations_match_the_reference(seed):
+    """A seeded sweep over ranks, sizes, kernels, strides, dilations and paddings."""
+    r = np.random.default_rng(100 + seed)
+    rank = int(r.integers(1, 3))
+    kernel = tuple(int(k) for k in r.integers(1, 4, rank))
+    dilation = tuple(int(d) for d in r.integers(1, 3, rank))
+    strides = tuple(int(s) for s in r.integers(1, 4, rank))
+    padding = ["valid", "same", int(r.integers(0, 3))] + (["causal"] if rank == 1 else [])
+    padding = padding[int(r.integers(0, len(padding)))]
+    spatial = tuple(int((k - 1) * d + 1 + r.integers(0, 5)) for k, d in zip(kernel, dilation))
+    X = r.standard_normal((2,) + spatial + (int(r.integers(1, 4)),))
+    layer = (Conv1D if rank == 1 else Conv2D)(int(r.integers(1, 4)), kernel, strides=strides,
+                                              padding=padding, dilation_rate=dilation,
+                                              activation="tanh").seed(seed)
+    A = layer(X)
+    if padding == "same":
+        assert A.shape[1:-1] == tuple(-(-n // s) for n, s in zip(spatial, strides))
+    fc = ref_conv.conv_forward(X, layer.p["W"], layer.p["b"], strides, dilation, _pads(layer),
+                               layer.activation)
+    assert_entries_equal(layer.fc, fc)
+    dA = r.standard_normal(A.shape)
+    layer.backward(dA)
+    layer.compute_gradients()
+    bc, g = ref_conv.conv_backward(fc, dA, layer.p["W"], layer.p["b"], strides, dilation,
+                                   _pads(layer), layer.activation)
+    assert_entries_equal(layer.bc, bc)
+    assert_entries_equal(layer.g, g)

@@ -206,3 +206,25 @@ def test_global_pooling_mask_errors():
         GlobalMaxPooling1D()(np.zeros((3, 5, 2)), mask=_mask([5, 0, 4]))
     with pytest.raises(ValueError, match="a mask applies to sequences"):
         GlobalMaxPooling2D()(np.zeros((3, 5, 2, 1)), mask=_mask())
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_random_pooling_configurations_match_the_reference(seed):
+    """A seeded sweep over ranks, kinds, sizes, pool sizes, strides and paddings, with ties."""
+    r = np.random.default_rng(200 + seed)
+    rank = int(r.integers(1, 3))
+    kinds = [(MaxPooling1D, AveragePooling1D), (MaxPooling2D, AveragePooling2D)][rank - 1]
+    cls = kinds[int(r.integers(0, 2))]
+    pool = tuple(int(k) for k in r.integers(1, 4, rank))
+    strides = tuple(int(s) for s in r.integers(1, 4, rank))
+    padding = ["valid", "same"][int(r.integers(0, 2))]
+    spatial = tuple(int(k + r.integers(0, 5)) for k in pool)
+    X = r.integers(-2, 3, (2,) + spatial + (2,)).astype(float)      # small integers: many ties
+    layer = cls(pool, strides=strides, padding=padding)
+    A = layer(X)
+    fc = ref_pool.pool_forward(X, pool, strides, _pads(layer), layer.op)
+    _assert_dict(layer.fc, fc, 1e-12, 0)
+    dA = r.standard_normal(A.shape)
+    layer.backward(dA)
+    _assert_dict(layer.bc, ref_pool.pool_backward(fc, dA, pool, strides, _pads(layer), layer.op),
+                 1e-12, 1e-15)
