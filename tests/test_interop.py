@@ -233,7 +233,7 @@ def test_weights_trained_in_unrolled_run_in_pytorch():
     (lambda: nn.GRU(2, 3), "batch_first=False"),
     (lambda: nn.RNN(2, 3, batch_first=True, bidirectional=True), "bidirectional=True"),
     (lambda: nn.LSTM(2, 4, batch_first=True, proj_size=2), "proj_size=2"),
-    (lambda: nn.Conv1d(2, 3, 3), "Conv1d is not supported"),
+    (lambda: nn.Conv3d(2, 3, 3), "Conv3d is not supported"),
     (lambda: nn.Sequential(nn.Linear(2, 3), nn.Softmax(dim=1)), r"Softmax\(dim=1\)"),
     (lambda: nn.Sequential(nn.Tanh(), nn.Linear(2, 3)), "must follow an nn.Linear"),
     (lambda: nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Tanh()), "must follow an nn.Linear"),

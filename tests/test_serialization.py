@@ -195,8 +195,10 @@ def build_generic(cls, seed=5):
     candidates = [rng.standard_normal((9, 4)), rng.standard_normal((9, 5, 4))]
     ids = rng.integers(0, 5, size=(9, 5)).astype(float)     # token ids for embedding-like layers
     candidates.insert(0 if getattr(cls, "integer_input", False) else 2, ids)
+    candidates.append(rng.standard_normal((9, 4, 5, 3)))    # images (m, h, w, c): Flatten to Dense
     for X in candidates:
-        model = Model([cls(name="under_test", **kwargs), Dense(2, name="head")],
+        flat = [layer_types()["Flatten"](name="flat")] if X.ndim == 4 else []
+        model = Model([cls(name="under_test", **kwargs), *flat, Dense(2, name="head")],
                       optimizer=Adam(lr=0.01), seed=seed)
         try:
             out = model.predict(X)

@@ -23,6 +23,8 @@ GRU ``b_ir + b_hr``, ``b_iz + b_hz``       GRU ``b`` on the r and z blocks
 GRU ``b_in``  /  ``b_hn``                  GRU ``b`` on the n block  /  ``bh (1, u)``
 ``nn.Dropout(p)``                          ``Dropout(p)`` (``per_sequence=False``)
 ``nn.Sequential``                          ``Model`` (``from_torch(seq, loss=..., ...)``)
+``nn.Conv1d(c, f, k)`` / ``nn.Conv2d``     ``Conv1D(f, k)`` / ``Conv2D``: ``W = weight`` moved to
+                                           ``(k, c, f)`` / ``(kh, kw, c, f)``, ``b = bias``
 ``h0 (1, m, u)``, ``c0 (1, m, u)``         forward keyword ``h0 (m, u)``, ``C0 (m, u)``
 =========================================  ====================================================
 
@@ -45,6 +47,12 @@ Limits
   anything else raises ``ValueError`` naming it. A single-layer module's ``dropout`` argument does
   nothing in PyTorch and is ignored.
 * ``GRU(reset_after=False)`` (Cho et al. 2014) has no PyTorch equivalent: ``to_torch`` refuses it.
+* Convolutions convert one module at a time (not inside ``nn.Sequential``/``Model``): PyTorch is
+  channels first, ``(m, c, h, w)``, unrolled channels last, ``(m, h, w, c)``; permute the inputs
+  (``x.permute(0, 3, 1, 2)``) and outputs. Padding: an int or tuple is that many zeros per side in
+  both; ``"same"`` converts with stride 1 only (PyTorch's ``padding="same"`` has no strides;
+  unrolled's, TensorFlow's, depends on the input size); ``groups``, ``padding_mode`` other than
+  ``"zeros"`` have no unrolled counterpart.
 * PyTorch's recurrent modules only know tanh/relu (RNN) and sigmoid/tanh (LSTM, GRU): other
   activations raise ``ValueError``.
 * ``sequences``: PyTorch's recurrent modules always return every step, ``output (m, s, u)``, with
@@ -244,6 +252,27 @@ def _linear_to_dense(torch, module, activation=("identity", {})):
     return layer
 
 
+def _conv_from_torch(torch, module):
+    from ..layers import Conv1D, Conv2D
+    rank = 1 if isinstance(module, torch.nn.Conv1d) else 2
+    kind = type(module).__name__
+    if module.groups != 1 or module.padding_mode != "zeros":
+        raise ValueError(f"from_torch: nn.{kind} with groups={module.groups}, padding_mode="
+                         f"{module.padding_mode!r} is not supported (groups=1, 'zeros' only)")
+    weight = module.weight                       # (f, c, *kernel)
+    dtype = _numpy_dtype(torch, weight, f"nn.{kind}.weight")
+    padding = module.padding if isinstance(module.padding, str) else tuple(module.padding)
+    layer = (Conv1D if rank == 1 else Conv2D)(
+        module.out_channels, tuple(module.kernel_size), strides=tuple(module.stride),
+        padding=padding, dilation_rate=tuple(module.dilation), use_bias=module.bias is not None)
+    _build(layer, (1,) + tuple((k - 1) * d + 1 for k, d in zip(module.kernel_size, module.dilation))
+           + (module.in_channels,), dtype)
+    _copy(layer, "W", np.moveaxis(_array(weight), (0, 1), (-1, -2)))
+    if module.bias is not None:
+        _copy(layer, "b", _array(module.bias))
+    return layer
+
+
 def _check_recurrent(module):
     kind = type(module).__name__
     problems = []
@@ -400,8 +429,10 @@ def from_torch(module, sequences=True, **model_kwargs):
         return _recurrent_from_torch(torch, module.rnn, module.sequences)
     if isinstance(module, (nn.RNN, nn.LSTM, nn.GRU)):
         return _recurrent_from_torch(torch, module, sequences)
+    if isinstance(module, (nn.Conv1d, nn.Conv2d)):
+        return _conv_from_torch(torch, module)
     raise ValueError(f"from_torch: {type(module).__name__} is not supported (Linear, RNN, LSTM, "
-                     f"GRU and Sequential are)")
+                     f"GRU, Conv1d, Conv2d and Sequential are)")
 
 
 # --------------------------------------------------------------------------- to_torch
@@ -414,6 +445,33 @@ def _dense_to_torch(torch, layer):
         linear.bias.copy_(_tensor(torch, b[0]))
     act = _activation_module(torch, layer)
     return [linear] if act is None else [linear, act]
+
+
+def _conv_to_torch(torch, layer):
+    nn = torch.nn
+    W = layer.p["W"]                             # (*kernel, c, f)
+    if layer.padding == "same":
+        if max(layer.d["strides"]) > 1:
+            raise ValueError(f"to_torch: {layer.label} has padding='same' with strides "
+                             f"{layer.d['strides']}; PyTorch's padding='same' needs stride 1 (pad "
+                             f"the input yourself, or use an explicit padding)")
+        padding = "same"
+    elif layer.padding == "causal":
+        raise ValueError(f"to_torch: {layer.label} has padding='causal', which nn.Conv1d lacks "
+                         f"(pad the input with F.pad(x, ({layer.d['pads'][0][0]}, 0)) and use "
+                         f"padding=0)")
+    else:
+        padding = 0 if layer.padding == "valid" else tuple(layer.padding)
+    cls = nn.Conv1d if layer.rank == 1 else nn.Conv2d
+    conv = cls(layer.d["c"], layer.d["f"], layer.d["kernel"], stride=layer.d["strides"],
+               padding=padding, dilation=layer.d["dilation"], bias=layer.use_bias,
+               dtype=_torch_dtype(torch, W.dtype))
+    with torch.no_grad():
+        conv.weight.copy_(_tensor(torch, np.moveaxis(W, (-1, -2), (0, 1))))
+        if layer.use_bias:
+            conv.bias.copy_(_tensor(torch, layer.p["b"]))
+    act = _activation_module(torch, layer)
+    return [conv] if act is None else [conv, act]
 
 
 def _require(layer, acts, allowed, kind):
@@ -472,6 +530,12 @@ def _layer_modules(torch, layer, in_model):
                          f"on a sample input, or model.build(X))")
     if isinstance(layer, Dense):
         return _dense_to_torch(torch, layer)
+    from ..layers.conv import ConvND
+    if isinstance(layer, ConvND):
+        if in_model:
+            raise ValueError(f"to_torch: {layer.label} is a convolution; models with convolutions "
+                             f"do not convert (PyTorch is channels first): convert the layer alone")
+        return _conv_to_torch(torch, layer)
     if isinstance(layer, Recurrent):
         module = _recurrent_to_torch(torch, layer)
         return [_recurrent_output_class()(module, layer.sequences)] if in_model else [module]
@@ -492,6 +556,7 @@ def to_torch(layer_or_model):
     * ``RNN``/``LSTM``/``GRU(reset_after=True)`` -> ``nn.RNN``/``nn.LSTM``/``nn.GRU`` with
       ``batch_first=True``; the module returns ``(output, h_n)`` (``(output, (h_n, c_n))``) with
       every step in ``output``: for a ``sequences=False`` layer use ``output[:, -1]``;
+    * ``Conv1D``/``Conv2D`` -> ``nn.Conv1d``/``nn.Conv2d`` (+ activation module), channels first;
     * ``Model`` -> ``nn.Sequential`` (recurrent layers wrapped in :class:`RecurrentOutput`).
 
     Raises ``ValueError`` for what PyTorch cannot express (``GRU(reset_after=False)``, activations
