@@ -394,7 +394,7 @@ CASES = [
     ("input-shape-negative", D, edit(set_in(["input_shape"], [1, -4])), r"bad input_shape \[1, -4\]"),
     ("input-shape-float", D, edit(set_in(["input_shape"], [1, 4.5])), r"bad input_shape \[1, 4\.5\]"),
     ("input-features-1e9", L, edit(set_in(["input_shape"], [1, 5, 10 ** 9])),
-     r"input_shape \[1, 5, 1000000000\] declares 1000000000 features per step, more than the "
+     r"input_shape \[1, 5, 1000000000\] declares 1000000000 features per position, more than the "
      r"\d+ parameters the file holds"),
     ("input-features-wrong", D, edit(set_in(["input_shape"], [1, 7])),
      r"parameter param/hidden/'W' has shape \(4, 6\), the layer's configuration declares \(7, 6\)"),

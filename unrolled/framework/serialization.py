@@ -623,8 +623,11 @@ def _input_dims(meta, entries):
             and all(isinstance(n, int) and not isinstance(n, bool) and 0 < n < 2 ** 62 for n in shape)):
         raise _Bad(f"bad input_shape {_show(shape)} in metadata")
     present = sum(arr.size for key, arr in entries.items() if key.startswith(PARAM_PREFIX))
-    if math.prod(shape[2:]) > max(present, 1):
-        raise _Bad(f"input_shape {shape} declares {math.prod(shape[2:])} features per step, more "
+    # the features of one position (last axis of an (m, s, e) or (m, h, w, c) input) each meet
+    # at least one weight of the first layer that has any; steps and pixels are not bounded so
+    features = shape[-1] if len(shape) >= 3 else 1
+    if features > max(present, 1):
+        raise _Bad(f"input_shape {shape} declares {features} features per position, more "
                    f"than the {present} parameters the file holds")
     return tuple(shape)
 
