@@ -125,9 +125,9 @@ class Residual(Composite):
 
     Equations (docs/layers/composite.md)::
 
-        (C1) F = branch(X)
-        (C2) A = X + F
-        (C3) dF = dA;  dX = dA + branch.backward(dF)
+        (RS1) F = branch(X)
+        (RS2) A = X + F
+        (RS3) dF = dA;  dX = dA + branch.backward(dF)
 
     ``p``, ``g`` are the branch's (same names, same arrays); ``self.branch`` is it, with every
     cache. ``fc["X"]``, ``fc["A"]``, ``bc["dA"]``, ``bc["dX"]`` as in any layer.
@@ -153,19 +153,19 @@ class Residual(Composite):
         self.check_input(A)
         self.fc["X"] = A
         self.branch.input_gradient = self.input_gradient
-        F = self._run(0, A, mask)                                               # (C1)
+        F = self._run(0, A, mask)                                               # (RS1)
         if F.shape != A.shape:
             raise ValueError(f"{self.label}: the branch {self.branch.label} maps {A.shape} to "
                              f"{F.shape}; a residual connection needs the same shape (give the "
                              f"branch's last layer output width {A.shape[-1]})")
         self._link_parameters()
-        self.fc["A"] = np.add(A, F, out=self.cache(self.fc, "A", A.shape))      # (C2)
+        self.fc["A"] = np.add(A, F, out=self.cache(self.fc, "A", A.shape))      # (RS2)
         return self.fc["A"]
 
     def backward(self, dA):
         self.bc["dA"] = dA
-        dF = self.branch.backward(dA)                                           # (C3)
-        self.bc["dX"] = None if not self.input_gradient else dA + dF            # (C3)
+        dF = self.branch.backward(dA)                                           # (RS3)
+        self.bc["dX"] = None if not self.input_gradient else dA + dF            # (RS3)
         return self.bc["dX"]
 
     def config(self):
@@ -177,8 +177,8 @@ class Sequential(Composite):
 
     Equations (docs/layers/composite.md)::
 
-        (C4) A_0 = X,  A_i = layers[i](A_{i-1}),  A = A_n
-        (C5) dA_n = dA,  dA_{i-1} = layers[i].backward(dA_i),  dX = dA_0
+        (RS4) A_0 = X,  A_i = layers[i](A_{i-1}),  A = A_n
+        (RS5) dA_n = dA,  dA_{i-1} = layers[i].backward(dA_i),  dX = dA_0
 
     ``p["<i>.<name>"]`` is ``layers[i].p[name]`` (the same array), ``g["d<i>.<name>"]`` its
     gradient; ``self.layers`` are the inner layers with all their caches. A sequence mask goes to
@@ -213,7 +213,7 @@ class Sequential(Composite):
         self.fc["X"] = A
         for i, inner in enumerate(self.layers):
             inner.input_gradient = self.input_gradient if i == 0 else True
-            A = self._run(i, A, mask)                                           # (C4)
+            A = self._run(i, A, mask)                                           # (RS4)
         self._link_parameters()
         self.fs["A"] = A.shape
         self.fc["A"] = A
@@ -222,7 +222,7 @@ class Sequential(Composite):
     def backward(self, dA):
         self.bc["dA"] = dA
         for inner in reversed(self.layers):
-            dA = inner.backward(dA)                                             # (C5)
+            dA = inner.backward(dA)                                             # (RS5)
         self.bc["dX"] = dA
         return dA
 

@@ -208,10 +208,10 @@ class GlobalPoolND(Layer):
 
     Equations (docs/layers/pooling.md), with ``N`` positions per channel::
 
-        (G1) A[i, c] = sum_p X[i, p, c] / N
-        (G2) dX[i, p, c] = dA[i, c] / N
-        (G3) A[i, c] = max_p X[i, p, c];   argmax = the first p reaching it
-        (G4) dX[i, p, c] = dA[i, c] if p == argmax[i, c], else 0
+        (GP1) A[i, c] = sum_p X[i, p, c] / N
+        (GP2) dX[i, p, c] = dA[i, c] / N
+        (GP3) A[i, c] = max_p X[i, p, c];   argmax = the first p reaching it
+        (GP4) dX[i, p, c] = dA[i, c] if p == argmax[i, c], else 0
 
     The 1-D layers take the forward keyword ``mask (m, s)`` (True on real steps, as the recurrent
     layers; kept in ``fc["mask"]``): sums, maxima and ``N`` then run over each sequence's real
@@ -252,14 +252,14 @@ class GlobalPoolND(Layer):
         X3 = A.reshape(self.d["m"], self.d["n"], self.d["c"])
         if self.op == "mean":
             if mask is None:
-                self.fc["A"] = X3.sum(axis=1) / self.d["n"]                          # (G1)
+                self.fc["A"] = X3.sum(axis=1) / self.d["n"]                          # (GP1)
             else:
                 self.fc["A"] = ((X3 * mask[:, :, None]).sum(axis=1)
-                                / mask.sum(axis=1, keepdims=True))                   # (G1)
+                                / mask.sum(axis=1, keepdims=True))                   # (GP1)
         else:
             scores = X3 if mask is None else np.where(mask[:, :, None], X3, -np.inf)
             argmax = self.fc["argmax"] = scores.argmax(axis=1)  # np.argmax: the first maximum
-            self.fc["A"] = np.take_along_axis(X3, argmax[:, None, :], axis=1)[:, 0]  # (G3)
+            self.fc["A"] = np.take_along_axis(X3, argmax[:, None, :], axis=1)[:, 0]  # (GP3)
         return self.fc["A"]
 
     def backward(self, dA):
@@ -268,13 +268,13 @@ class GlobalPoolND(Layer):
         dX = self.cache(self.bc, "_dX3", (m, n, c))
         mask = self.fc.get("mask")
         if self.op == "mean" and mask is None:
-            dX[...] = (dA / n)[:, None, :]                                           # (G2)
+            dX[...] = (dA / n)[:, None, :]                                           # (GP2)
         elif self.op == "mean":
             np.multiply(mask[:, :, None], (dA / mask.sum(axis=1, keepdims=True))[:, None, :],
-                        out=dX)                                                      # (G2)
+                        out=dX)                                                      # (GP2)
         else:
             dX.fill(0.0)
-            np.put_along_axis(dX, self.fc["argmax"][:, None, :], dA[:, None, :], axis=1)  # (G4)
+            np.put_along_axis(dX, self.fc["argmax"][:, None, :], dA[:, None, :], axis=1)  # (GP4)
         self.bc["dX"] = dX.reshape(self.fs["X"])
         return self.bc["dX"]
 

@@ -9,7 +9,7 @@ KINDS = ("sinusoidal", "learned")
 
 def sinusoidal_table(length, e, dtype=np.float64):
     """(length, e) table of Vaswani et al. (2017): sin at even features, cos at odd ones, with
-    wavelengths from 2 pi to 10000 * 2 pi. (P1)"""
+    wavelengths from 2 pi to 10000 * 2 pi. (PE1)"""
     pos = np.arange(length, dtype=np.float64)[:, None]
     rate = 10000.0 ** (-(2 * (np.arange(e) // 2)) / e)
     angle = pos * rate
@@ -39,10 +39,10 @@ class PositionalEncoding(Layer):
 
     Equations (numbers in the comments below and in docs/layers/positional_encoding.md)::
 
-        (P1) PE[t, 2i] = sin(t / 10000^(2i/e)),  PE[t, 2i+1] = cos(t / 10000^(2i/e))
+        (PE1) PE[t, 2i] = sin(t / 10000^(2i/e)),  PE[t, 2i+1] = cos(t / 10000^(2i/e))
              (sinusoidal; learned: PE = P)
-        (P2) A[:, t] = X[:, t] + PE[t]
-        (P3) dX = dA,  dP[t] = sum over samples of dA[:, t]   (learned only)
+        (PE2) A[:, t] = X[:, t] + PE[t]
+        (PE3) dX = dA,  dP[t] = sum over samples of dA[:, t]   (learned only)
 
     Parameters
     ----------
@@ -88,7 +88,7 @@ class PositionalEncoding(Layer):
                 self.p["P"] = self.initializer(self.fs["P"], self.rng, self.dtype)
 
     def _table(self):
-        """The sinusoidal rows (P1) for the current length, computed once per (s, e, dtype)."""
+        """The sinusoidal rows (PE1) for the current length, computed once per (s, e, dtype)."""
         key = self.fs["encoding"] + (self.dtype,)
         if getattr(self, "_sinusoid", (None,))[0] != key:
             self._sinusoid = (key, sinusoidal_table(*self.fs["encoding"], dtype=self.dtype))
@@ -98,17 +98,17 @@ class PositionalEncoding(Layer):
         self.check_input(A)
         self.fc["X"] = A
         enc = self.fc["encoding"] = (self.p["P"][:self.d["s"]] if self.kind == "learned"
-                                     else self._table())                         # (P1)
-        self.fc["A"] = np.add(A, enc, out=self.cache(self.fc, "A", self.fs["A"]))  # (P2)
+                                     else self._table())                         # (PE1)
+        self.fc["A"] = np.add(A, enc, out=self.cache(self.fc, "A", self.fs["A"]))  # (PE2)
         return self.fc["A"]
 
     def backward(self, dA):
         self.bc["dA"] = dA
-        self.bc["dX"] = dA if self.input_gradient else None                      # (P3)
+        self.bc["dX"] = dA if self.input_gradient else None                      # (PE3)
         return self.bc["dX"]
 
     def compute_gradients(self):
-        if self.kind == "learned":                                                 # (P3)
+        if self.kind == "learned":                                                 # (PE3)
             dP = self.cache(self.g, "dP", self.fs["P"])
             s = self.d["s"]
             np.sum(self.bc["dA"], axis=0, out=dP[:s])

@@ -2,7 +2,7 @@
 
 The oracle of ``unrolled/layers/pooling.py`` and the version ``docs/layers/pooling.md`` shows.
 Channels last, one or two spatial axes: ``X (m, *spatial, c)``; ``op`` is "max", "min" or
-"mean". Equations (P1)-(P6) and (G1)-(G4).
+"mean". Equations (P1)-(P6) and (GP1)-(GP4).
 """
 import numpy as np
 
@@ -78,13 +78,13 @@ def global_pool_forward(X, op, mask=None):
         for ch in range(c):
             values = [X[(i,) + positions[j] + (ch,)] for j in real]
             if op == "mean":
-                A[i, ch] = sum(values) / len(values)                              # (G1)
+                A[i, ch] = sum(values) / len(values)                              # (GP1)
             else:
                 best = 0
                 for j in range(1, len(values)):
                     if values[j] > values[best]:
                         best = j
-                argmax[i, ch], A[i, ch] = real[best], values[best]               # (G3)
+                argmax[i, ch], A[i, ch] = real[best], values[best]               # (GP3)
     fc = {"X": X, "A": A}
     if op != "mean":
         fc["argmax"] = argmax
@@ -101,7 +101,7 @@ def global_pool_backward(fc, dA, op, mask=None):
         for ch in range(X.shape[-1]):
             if op == "mean":
                 for j in real:
-                    dX[(i,) + positions[j] + (ch,)] = dA[i, ch] / len(real)       # (G2)
+                    dX[(i,) + positions[j] + (ch,)] = dA[i, ch] / len(real)       # (GP2)
             else:
-                dX[(i,) + positions[fc["argmax"][i, ch]] + (ch,)] = dA[i, ch]     # (G4)
+                dX[(i,) + positions[fc["argmax"][i, ch]] + (ch,)] = dA[i, ch]     # (GP4)
     return {"dA": dA, "dX": dX}

@@ -1,7 +1,7 @@
 """The Transformer blocks in plain NumPy: one statement per equation, read this first.
 
-Layer normalization (N1)-(N8), multi-head attention (M1)-(M13), positional encoding (P1)-(P3)
-and the residual block (C1)-(C3), numbered as on the documentation pages of those layers
+Layer normalization (N1)-(N8), multi-head attention (M1)-(M13), positional encoding (PE1)-(PE3)
+and the residual block (RS1)-(RS3), numbered as on the documentation pages of those layers
 (layers/layer_normalization, layers/multi_head_attention, layers/positional_encoding and
 layers/composite; tests/test_transformer_blocks.py checks that every label here is tagged on its
 page). The layers in ``unrolled/layers/`` compute the same arrays faster (the tests prove it
@@ -137,20 +137,20 @@ def sinusoidal_table(length, e):
     """(length, e): sin at even features, cos at odd ones, wavelengths 2 pi to 10000 * 2 pi."""
     pos = np.arange(length)[:, None]
     i = np.arange(e)[None, :]
-    angle = pos / 10000.0 ** (2 * (i // 2) / e)                         # (P1)
-    return np.where(i % 2 == 0, np.sin(angle), np.cos(angle))           # (P1)
+    angle = pos / 10000.0 ** (2 * (i // 2) / e)                         # (PE1)
+    return np.where(i % 2 == 0, np.sin(angle), np.cos(angle))           # (PE1)
 
 
 def positional_encoding_forward(X, table):
     """X (m, s, e); table (>= s, e), fixed (sinusoidal) or learned."""
     s = X.shape[1]
-    return {"X": X, "encoding": table[:s], "A": X + table[:s]}          # (P2)
+    return {"X": X, "encoding": table[:s], "A": X + table[:s]}          # (PE2)
 
 
 def positional_encoding_backward(dA, table_shape):
     """dX = dA; the gradient of a learned table collects every sample at each position."""
     dP = np.zeros(table_shape)
-    dP[:dA.shape[1]] = dA.sum(axis=0)                                   # (P3)
+    dP[:dA.shape[1]] = dA.sum(axis=0)                                   # (PE3)
     return {"dA": dA, "dX": dA}, {"dP": dP}
 
 
@@ -162,18 +162,18 @@ def encoder_block_forward(X, p, num_heads, mask=None, causal=False, epsilon=1e-5
     p: {"ln1": {gamma, beta}, "attention": {Wq, ...}, "ln2": {gamma, beta},
     "ff": {W1, b1, W2, b2}}."""
     ln1 = layer_norm_forward(X, p["ln1"]["gamma"], p["ln1"]["beta"], epsilon)
-    att = mha_forward(ln1["A"], p["attention"], num_heads, mask=mask, causal=causal)  # (C1)
-    X1 = X + att["A"]                                                   # (C2)
+    att = mha_forward(ln1["A"], p["attention"], num_heads, mask=mask, causal=causal)  # (RS1)
+    X1 = X + att["A"]                                                   # (RS2)
     ln2 = layer_norm_forward(X1, p["ln2"]["gamma"], p["ln2"]["beta"], epsilon)
     Z = ln2["A"] @ p["ff"]["W1"] + p["ff"]["b1"]
     H = np.maximum(Z, 0.0)
-    F = H @ p["ff"]["W2"] + p["ff"]["b2"]                              # (C1)
-    A = X1 + F                                                          # (C2)
+    F = H @ p["ff"]["W2"] + p["ff"]["b2"]                              # (RS1)
+    A = X1 + F                                                          # (RS2)
     return {"X": X, "ln1": ln1, "attention": att, "X1": X1, "ln2": ln2, "Z": Z, "H": H, "A": A}
 
 
 def encoder_block_backward(dA, fc, p):
-    """The gradient reaches X1 (and X) by the skip path and through the branch: (C3)."""
+    """The gradient reaches X1 (and X) by the skip path and through the branch: (RS3)."""
     e, f = p["ff"]["W1"].shape
     dH = dA @ p["ff"]["W2"].T
     dZ = dH * (fc["Z"] > 0)
@@ -183,8 +183,8 @@ def encoder_block_backward(dA, fc, p):
                 "db1": dZ.reshape(-1, f).sum(axis=0, keepdims=True)}}
     bc2, g["ln2"] = layer_norm_backward(dZ @ p["ff"]["W1"].T, fc["ln2"], p["ln2"]["gamma"],
                                         p["ln2"]["beta"])
-    dX1 = dA + bc2["dX"]                                                # (C3)
+    dX1 = dA + bc2["dX"]                                                # (RS3)
     bca, g["attention"] = mha_backward(dX1, fc["attention"], p["attention"])
     bc1, g["ln1"] = layer_norm_backward(bca["dX"], fc["ln1"], p["ln1"]["gamma"], p["ln1"]["beta"])
-    dX = dX1 + bc1["dX"]                                                # (C3)
+    dX = dX1 + bc1["dX"]                                                # (RS3)
     return {"dA": dA, "dX1": dX1, "dX": dX}, g
