@@ -292,6 +292,19 @@ def test_docs_tags_exist_in_code(page):
     assert not unknown, f"{page} tags equations that no code comment names: {unknown}"
 
 
+def test_every_equation_label_belongs_to_one_page():
+    """A label such as (G3) means one equation of the whole documentation, so a reader who meets
+    it in a code comment finds one page: each layer family has its own letters."""
+    pages = {}
+    for path in sorted(DOCS.rglob("*.md")):
+        if "_build" in path.parts:
+            continue
+        for label in TAG.findall(path.read_text(encoding="utf-8")):
+            pages.setdefault(label, set()).add(_rel(path))
+    shared = {label: sorted(where) for label, where in pages.items() if len(where) > 1}
+    assert not shared, f"labels tagged on more than one page: {shared}"
+
+
 def test_label_scan_finds_the_recurrent_steps():
     # guards the scanner itself: if it found nothing, the two tests above would pass vacuously
     assert "docs/bptt.md" in LABEL_PAGES.get("unrolled/layers/recurrent.py", {})
