@@ -127,3 +127,43 @@ def test_clip_norm_is_saved(tmp_path):
     model.build(np.zeros((2, 4, 3)))
     save_model(model, tmp_path / "m.npz")
     assert load_model(tmp_path / "m.npz").layers[0].clip_norm == 0.5
+
+
+def test_dense_without_bias():
+    from unrolled.framework import gradcheck, load_model, save_model
+    from unrolled.reference.dense import dense_backward, dense_forward
+    layer = Dense(3, activation="tanh", use_bias=False).seed(0)
+    X = np.random.default_rng(0).standard_normal((4, 5))
+    A = layer(X)
+    assert set(layer.p) == {"W"}
+    fc = dense_forward(X, layer.p["W"], np.zeros((1, 3)), "tanh")
+    np.testing.assert_allclose(A, fc["A"], rtol=1e-12)
+    dA = np.random.default_rng(1).standard_normal(A.shape)
+    layer.backward(dA)
+    layer.compute_gradients()
+    _, g = dense_backward(fc, layer.p["W"], dA, "tanh")
+    assert set(layer.g) == {"dW"}
+    np.testing.assert_allclose(layer.g["dW"], g["dW"], rtol=1e-12)
+    assert gradcheck(Dense(3, activation="tanh", use_bias=False).seed(0), X).worst < 1e-7
+
+
+def test_dense_without_bias_saves(tmp_path):
+    from unrolled.framework import load_model, save_model
+    model = Model([Dense(2, use_bias=False)], seed=0)
+    X = np.ones((3, 4))
+    model.build(X)
+    save_model(model, tmp_path / "m.npz")
+    loaded = load_model(tmp_path / "m.npz")
+    assert loaded.layers[0].use_bias is False and set(loaded.layers[0].p) == {"W"}
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize("make, pattern", [
+    (lambda: Dense(True), r"Dense: units must be"),
+    (lambda: Dense("4"), r"Dense: units must be .*'4'"),
+    (lambda: Dense(2, activation_params=[1]), r"Dense: activation_params must be a dict"),
+    (lambda: Dense(2, use_bias="no"), r"Dense: use_bias must be"),
+])
+def test_dense_arguments_are_typed(make, pattern):
+    with pytest.raises((TypeError, ValueError), match=pattern):
+        make()

@@ -139,8 +139,9 @@ ALIASES = {
 
 #: arguments with no counterpart here, and what to do instead
 UNSUPPORTED = {
-    "use_bias": "every layer here has a bias (b starts at zero); it cannot be switched off",
-    "bias": "every layer here has a bias (b starts at zero); it cannot be switched off",
+    "use_bias": "Dense and the convolutions take use_bias=; the recurrent layers always have a "
+                "bias (b starts at zero)",
+    "bias": "Dense and the convolutions take use_bias= (PyTorch's bias=)",
     "bias_initializer": "biases start at zero and take no initializer",
     "input_shape": "the input size is read from the first input the layer sees",
     "input_size": "the input size is read from the first input the layer sees",
@@ -156,7 +157,8 @@ UNSUPPORTED = {
     "dtype": "the Model's dtype= sets every layer's dtype",
     "seed": "the Model's seed= seeds every layer",
     "device": "everything runs on the CPU with NumPy",
-    "clipnorm": "clipping is set on the Model (clip_norm=, clip_layer_norm=, clip_value=)",
+    "clipnorm": "a layer takes clip_norm= (its own gradients); the Model takes clip_norm=, "
+                "clip_layer_norm=, clip_value=",
     "clipvalue": "clipping is set on the Model (clip_norm=, clip_layer_norm=, clip_value=)",
     "global_clipnorm": "clipping is set on the Model (clip_norm=, clip_layer_norm=, clip_value=)",
 }

@@ -2,6 +2,7 @@
 statement per equation, is unrolled/reference/dense.py."""
 import numpy as np
 
+from ..framework import checks
 from ..framework.activations import get_activation
 from ..framework.initializers import get_initializer, initializer_name, zeros
 from ..framework.layer import Layer
@@ -49,16 +50,21 @@ class Dense(Layer):
         (e.g. ``activation="leaky_relu", activation_params={"alpha": 0.2}``).
     initializer : str or callable
         Initializer of ``W`` (``b`` starts at zero).
+    use_bias : bool
+        False: no ``b`` (``Z = X W``; EpyNN's and PyTorch's ``bias=False``).
     """
 
     weight_names = ("W",)
 
     def __init__(self, units, activation="identity", activation_params=None,
-                 initializer="glorot_uniform", **kwargs):
+                 initializer="glorot_uniform", use_bias=True, **kwargs):
         super().__init__(**kwargs)
-        if not (isinstance(units, (int, np.integer)) and units > 0):
-            raise ValueError(f"{self.label}: units must be a positive integer, got {units!r}")
-        self.d["u"] = int(units)
+        self.d["u"] = checks.positive_int(self.label, "units", units)
+        if activation_params is not None and not isinstance(activation_params, dict):
+            raise checks.ArgumentTypeError(
+                f"{self.label}: activation_params must be a dict of the activation's parameters "
+                f"(e.g. {{'alpha': 0.2}}), got {checks.received(activation_params)}")
+        self.use_bias = checks.flag(self.label, "use_bias", use_bias)
         self.activation = get_activation(activation, self.label, **(activation_params or {}))
         self.initializer = get_initializer(initializer, self.label)
         # Set by the model when the loss is fused with this output activation: backward then
@@ -72,12 +78,14 @@ class Dense(Layer):
         self.d["m"], self.d["n"] = A.shape[0], A.shape[-1]
         self.d["s"] = A.shape[1] if A.ndim == 3 else None
         self.fs["W"] = (self.d["n"], self.d["u"])
-        self.fs["b"] = (1, self.d["u"])
+        if self.use_bias:
+            self.fs["b"] = (1, self.d["u"])
         self.fs["Z"] = self.fs["A"] = A.shape[:-1] + (self.d["u"],)
 
     def initialize_parameters(self):
         self.p["W"] = self.initializer(self.fs["W"], self.rng, self.dtype)
-        self.p["b"] = zeros(self.fs["b"], dtype=self.dtype)
+        if self.use_bias:
+            self.p["b"] = zeros(self.fs["b"], dtype=self.dtype)
 
     @staticmethod
     def positions(A):
@@ -101,7 +109,8 @@ class Dense(Layer):
         else:
             Z = self.cache(self.fc, "Z", self.fs["Z"])
             np.matmul(X2, self.p["W"], out=Z.reshape(-1, u))                # (D1) XW
-        Z += self.p["b"]                     # (D1) + b
+        if self.use_bias:
+            Z += self.p["b"]                 # (D1) + b
         self.fc["Z"] = Z
         self.fc["A"] = self.activation.forward(Z)  # (D2)
         return self.fc["A"]
@@ -140,10 +149,11 @@ class Dense(Layer):
         # into the gradient buffer of the last step (the model reads g, never keeps it):
         # no parameter-sized allocation per step
         np.matmul(X2.T, dZ2, out=self.cache(self.g, "dW", self.fs["W"]))    # (D5)
-        self.g["db"] = dZ2.sum(axis=0, keepdims=True)        # (D6)
+        if self.use_bias:
+            self.g["db"] = dZ2.sum(axis=0, keepdims=True)    # (D6)
 
     def config(self):
         init = initializer_name(self.initializer)
         return {**super().config(), "units": self.d["u"], "activation": self.activation.name,
                 "activation_params": self.activation.config(),
-                "initializer": init if init else "glorot_uniform"}
+                "initializer": init if init else "glorot_uniform", "use_bias": self.use_bias}

@@ -2,6 +2,7 @@
 unrolled/reference/dropout.py."""
 import numpy as np
 
+from ..framework import checks
 from ..framework.layer import Layer
 
 
@@ -48,11 +49,8 @@ class Dropout(Layer):
 
     def __init__(self, rate=0.5, per_sequence=False, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(rate, bool) or not (isinstance(rate, (int, float, np.integer, np.floating))
-                                          and 0.0 <= rate < 1.0):
-            raise ValueError(f"{self.label}: rate must be a number in [0, 1), got {rate!r}")
-        self.rate = float(rate)
-        self.per_sequence = bool(per_sequence)
+        self.rate = checks.number(self.label, "rate", rate, low=0.0, high=1.0, high_open=True)
+        self.per_sequence = checks.flag(self.label, "per_sequence", per_sequence)
 
     def compute_shapes(self, A):
         self.check_ndim(A, (2, 3))

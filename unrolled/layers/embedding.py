@@ -3,6 +3,7 @@ version is unrolled/reference/embedding.py."""
 import numpy as np
 
 from ..framework.initializers import get_initializer, initializer_name
+from ..framework import checks
 from ..framework.layer import Layer
 
 
@@ -34,10 +35,8 @@ class Embedding(Layer):
 
     def __init__(self, vocab_size, dim, initializer="uniform_embedding", **kwargs):
         super().__init__(**kwargs)
-        for arg, value in (("vocab_size", vocab_size), ("dim", dim)):
-            if not (isinstance(value, (int, np.integer)) and value > 0):
-                raise ValueError(f"{self.label}: {arg} must be a positive integer, got {value!r}")
-        self.d["v"], self.d["k"] = int(vocab_size), int(dim)
+        self.d["v"] = checks.positive_int(self.label, "vocab_size", vocab_size)
+        self.d["k"] = checks.positive_int(self.label, "dim", dim)
         self.initializer_name = initializer
         self.initializer = None if initializer == "uniform_embedding" else get_initializer(initializer, self.label)
 

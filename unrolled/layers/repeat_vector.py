@@ -2,6 +2,7 @@
 Equations: docs/layers/repeat_vector.md; the readable version is unrolled/reference/repeat_vector.py."""
 import numpy as np
 
+from ..framework import checks
 from ..framework.layer import Layer
 
 
@@ -26,9 +27,7 @@ class RepeatVector(Layer):
 
     def __init__(self, n, **kwargs):
         super().__init__(**kwargs)
-        if not (isinstance(n, (int, np.integer)) and n > 0):
-            raise ValueError(f"{self.label}: n must be a positive integer, got {n!r}")
-        self.d["n"] = int(n)
+        self.d["n"] = checks.positive_int(self.label, "n", n)
 
     def compute_shapes(self, A):
         self.check_ndim(A, (2,), "input (m, e)")
