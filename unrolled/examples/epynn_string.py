@@ -1,0 +1,86 @@
+"""EpyNN's dummy_string: does a 12-letter DNA-like string end with the letter it starts with?
+
+Re-creates the ``epynnlive/dummy_string`` project of EpyNN (Malard et al., 2022): its data law
+(:func:`unrolled.datasets.dummy_string`: 480 strings over ATGC, split 2:1, one-hot letters; label
+0 when the first letter equals the last, which happens one time in four) and its four networks,
+each trained by binary cross-entropy on the whole training split at EpyNN's learning rates and
+for the epochs its notebook ran: Flatten-Dense (50 epochs), then a recurrent layer of a single
+unit, RNN, LSTM or GRU (10 epochs each). Each validation accuracy is printed beside the one the
+notebook prints. Always answering "different" already scores about 76%, and so do EpyNN's four
+networks: the task needs the first letter remembered for 11 steps, which these one-unit layers
+trained for 10 epochs do not learn.
+
+Run:  python unrolled/examples/epynn_string.py [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+"""
+if __package__ in (None, ""):     # run as a plain script: make this checkout importable
+    import os
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
+
+from unrolled.datasets import dummy_string
+from unrolled.examples._common import (Stopwatch, check_plot, percent, print_results,
+                                       run_script, save_plot)
+from unrolled.examples._epynn import run_experiment
+from unrolled.layers import GRU, LSTM, RNN, Dense, Flatten
+
+NAME = "epynn_string"
+DESCRIPTION = "EpyNN's dummy_string: does a 12-letter DNA-like string end with its first letter?"
+
+#: EpyNN's validation accuracies (epynnlive/dummy_string/train.ipynb)
+PUBLISHED = {"Flatten_Dense-2-softmax": 0.756, "RNN-1_Dense-2-softmax": 0.762,
+             "LSTM-1_Dense-2-softmax": 0.762, "GRU-1_Dense-2-softmax": 0.762}
+
+
+def networks():
+    """EpyNN's experiments: name -> (layers, one line per EpyNN layer; learning rate; epochs)."""
+    return {
+        "Flatten_Dense-2-softmax": ([
+            Flatten(),                              # flatten = Flatten()
+            Dense(2, activation="softmax"),         # dense = Dense(2, softmax)
+        ], 0.001, 50),
+        "RNN-1_Dense-2-softmax": ([
+            RNN(1),                                 # rnn = RNN(1)
+            Dense(2, activation="softmax"),         # dense = Dense(2, softmax)
+        ], 0.001, 10),
+        "LSTM-1_Dense-2-softmax": ([
+            LSTM(1),                                # lstm = LSTM(1)
+            Dense(2, activation="softmax"),         # dense = Dense(2, softmax)
+        ], 0.005, 10),
+        "GRU-1_Dense-2-softmax": ([
+            GRU(1),                                 # gru = GRU(1)
+            Dense(2, activation="softmax"),         # dense = Dense(2, softmax)
+        ], 0.005, 10),
+    }
+
+
+def main(epochs=None, seed=0, verbose=1, plot=None, quick=False):
+    check_plot(plot)
+    watch = Stopwatch()
+
+    # 1. Data: X (m, 12, 4) one-hot letters, Y (m, 2) one-hot label (column 0: first == last).
+    ds = dummy_string(seed=seed, n_test=200 if quick else 1000)
+    print(f"dummy_string: X {ds.train.X.shape}, Y {ds.train.Y.shape}; e.g. "
+          f"{ds.extras['strings']['train'][0]} -> label {ds.extras['labels']['train'][0]}")
+
+    # 2-3. Each of EpyNN's networks, trained as its notebook does: BCE, whole training split.
+    histories, val, test, rows = {}, {}, {}, []
+    for name, (layers, lr, n_epochs) in networks().items():
+        histories[name], acc, row = run_experiment(
+            name, layers, ds, loss="bce", lr=lr, epochs=epochs or n_epochs, seed=seed,
+            verbose=verbose, published=PUBLISHED[name])
+        val[name], test[name] = acc["val"], acc["test"]
+        rows.append(row)
+
+    # 4. Results beside EpyNN's.
+    base = ds.info["baseline"]["majority_accuracy"]
+    rows.append(("always 'different' (majority class), test", percent(base), ""))
+    print_results(rows, watch.seconds)
+    save_plot(histories, plot, DESCRIPTION)
+    return {"metrics": {"val_accuracy": val, "test_accuracy": test},
+            "reference": {"epynn_val_accuracy": PUBLISHED, "majority_accuracy": base},
+            "history": histories, "epochs": sum(h.epochs for h in histories.values()),
+            "seconds": watch.seconds}
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_script(main, DESCRIPTION))
