@@ -19,7 +19,7 @@ The runs are not step-for-step EpyNN's: the initial weights and the samples diff
 """
 import numpy as np
 
-from unrolled.examples._common import percent
+from unrolled.examples._common import percent, print_results, save_plot
 from unrolled.framework import clipping
 from unrolled.framework.model import Model
 from unrolled.framework.optimizers import SGD
@@ -75,3 +75,30 @@ def run_experiment(name, layers, ds, loss, lr, epochs, batch_size=None, temperat
                  else "EpyNN: no published number")
     row = (f"{name}, val / test", f"{percent(acc['val'])} / {percent(acc['test'])}", reference)
     return history, acc, row
+
+
+def run_experiments(networks, ds, loss, published, epochs=None, seed=0, verbose=1):
+    """Run every experiment of ``networks`` (name -> (layers, EpyNN settings: lr, epochs,
+    batch_size, temperature)); ``epochs`` overrides each one's. Returns histories, validation and
+    test accuracies by name, and the rows of the results table."""
+    histories, val, test, rows = {}, {}, {}, []
+    for name, (layers, settings) in networks.items():
+        settings = {**settings, **({"epochs": epochs} if epochs else {})}
+        histories[name], acc, row = run_experiment(name, layers, ds, loss=loss, seed=seed,
+                                                   verbose=verbose, published=published[name],
+                                                   **settings)
+        val[name], test[name] = acc["val"], acc["test"]
+        rows.append(row)
+    return histories, val, test, rows
+
+
+def report(ds, histories, val, test, rows, published, watch, plot, title,
+           majority="majority class, test"):
+    """Print the results beside EpyNN's, write the curves, and return ``main``'s dict."""
+    base = ds.info["baseline"]["majority_accuracy"]
+    print_results(rows + [(majority, percent(base), "")], watch.seconds)
+    save_plot(histories, plot, title)
+    return {"metrics": {"val_accuracy": val, "test_accuracy": test},
+            "reference": {"epynn_val_accuracy": published, "majority_accuracy": base},
+            "history": histories, "epochs": sum(h.epochs for h in histories.values()),
+            "seconds": watch.seconds}

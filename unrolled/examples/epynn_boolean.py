@@ -15,9 +15,8 @@ if __package__ in (None, ""):     # run as a plain script: make this checkout im
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
 
 from unrolled.datasets import dummy_boolean
-from unrolled.examples._common import (Stopwatch, check_plot, percent, print_results,
-                                       run_script, save_plot)
-from unrolled.examples._epynn import run_experiment
+from unrolled.examples._common import Stopwatch, check_plot, run_script
+from unrolled.examples._epynn import report, run_experiments
 from unrolled.layers import Dense
 
 NAME = "epynn_boolean"
@@ -36,24 +35,17 @@ def main(epochs=None, seed=0, verbose=1, plot=None, quick=False):
     print(f"dummy_boolean: X {ds.train.X.shape}, Y {ds.train.Y.shape}; "
           f"{len(ds.val)} validation, {len(ds.test)} test samples")
 
-    # 2. Model, EpyNN's layers one per line: the Embedding is the data, then
-    name = "Perceptron_Dense-1-sigmoid"
-    layers = [
+    # 2. Model, EpyNN's layers one per line after its Embedding (the data): a perceptron.
+    networks = {"Perceptron_Dense-1-sigmoid": ([
         Dense(1, activation="sigmoid"),     # dense = Dense()
-    ]
+    ], {"lr": 0.1, "epochs": 100})}
 
     # 3. Train as EpyNN does: MSE, learning rate 0.1, the whole training split per step.
-    history, acc, row = run_experiment(name, layers, ds, loss="mse", lr=0.1,
-                                       epochs=epochs or (50 if quick else 100), seed=seed,
-                                       verbose=verbose, published=PUBLISHED[name])
+    results = run_experiments(networks, ds, "mse", PUBLISHED, epochs or (50 if quick else None),
+                              seed, verbose)
 
     # 4. Results beside EpyNN's.
-    base = ds.info["baseline"]["majority_accuracy"]
-    print_results([row, ("majority class, test", percent(base), "")], watch.seconds)
-    save_plot(history, plot, DESCRIPTION)
-    return {"metrics": {"val_accuracy": {name: acc["val"]}, "test_accuracy": {name: acc["test"]}},
-            "reference": {"epynn_val_accuracy": PUBLISHED, "majority_accuracy": base},
-            "history": history, "epochs": history.epochs, "seconds": watch.seconds}
+    return report(ds, *results, PUBLISHED, watch, plot, DESCRIPTION)
 
 
 if __name__ == "__main__":

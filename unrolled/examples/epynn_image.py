@@ -19,9 +19,8 @@ if __package__ in (None, ""):     # run as a plain script: make this checkout im
 import numpy as np
 
 from unrolled.datasets import dummy_image
-from unrolled.examples._common import (Stopwatch, check_plot, percent, print_results,
-                                       run_script, save_plot)
-from unrolled.examples._epynn import run_experiment
+from unrolled.examples._common import Stopwatch, check_plot, run_script
+from unrolled.examples._epynn import report, run_experiments
 from unrolled.layers import Convolution, Dense, Dropout, Flatten, Pooling
 
 NAME = "epynn_image"
@@ -33,7 +32,7 @@ PUBLISHED = {"Flatten_Dropout-02_Dense-64-relu_Dropout-05_Dense-2-softmax": 0.51
 
 
 def networks():
-    """EpyNN's experiments: name -> (layers, one line per EpyNN layer; learning rate)."""
+    """EpyNN's experiments: name -> (layers, one line per EpyNN layer; its settings)."""
     return {
         "Flatten_Dropout-02_Dense-64-relu_Dropout-05_Dense-2-softmax": ([
             Flatten(),                                          # flatten = Flatten()
@@ -41,13 +40,13 @@ def networks():
             Dense(64, activation="relu"),                       # Dense(64, relu)
             Dropout(0.5),                                       # Dropout(drop_prob=0.5)
             Dense(2, activation="softmax"),                     # Dense(2, softmax)
-        ], 0.01),
+        ], {"lr": 0.01, "epochs": 100, "batch_size": 32}),
         "Convolution-6-4_Pooling-2-Max_Flatten_Dense-2-softmax": ([
             Convolution(unit_filters=6, filter_size=(4, 4), activate="relu"),  # same call in EpyNN
             Pooling(pool_size=(2, 2), pool=np.max),             # Pooling(pool_size=(2, 2))
             Flatten(),                                          # flatten = Flatten()
             Dense(2, activation="softmax"),                     # Dense(2, softmax)
-        ], 0.001),
+        ], {"lr": 0.001, "epochs": 100, "batch_size": 32}),
     }
 
 
@@ -60,25 +59,12 @@ def main(epochs=None, seed=0, verbose=1, plot=None, quick=False):
     print(f"dummy_image: X {ds.train.X.shape}, Y {ds.train.Y.shape}; "
           f"{len(ds.val)} validation, {len(ds.test)} test images")
 
-    # 2-3. EpyNN's two networks, trained as its notebook does: MSE, batches of 32.
-    histories, val, test, rows = {}, {}, {}, []
-    for name, (layers, lr) in networks().items():
-        histories[name], acc, row = run_experiment(
-            name, layers, ds, loss="mse", lr=lr, batch_size=32,
-            epochs=epochs or (30 if quick else 100), seed=seed, verbose=verbose,
-            published=PUBLISHED[name])
-        val[name], test[name] = acc["val"], acc["test"]
-        rows.append(row)
+    # 2-3. EpyNN's two networks, trained as its notebook does: MSE, batches of 32, 100 epochs.
+    results = run_experiments(networks(), ds, "mse", PUBLISHED, epochs or (30 if quick else None),
+                              seed, verbose)
 
     # 4. Results beside EpyNN's.
-    base = ds.info["baseline"]["majority_accuracy"]
-    rows.append(("majority class, test", percent(base), ""))
-    print_results(rows, watch.seconds)
-    save_plot(histories, plot, DESCRIPTION)
-    return {"metrics": {"val_accuracy": val, "test_accuracy": test},
-            "reference": {"epynn_val_accuracy": PUBLISHED, "majority_accuracy": base},
-            "history": histories, "epochs": sum(h.epochs for h in histories.values()),
-            "seconds": watch.seconds}
+    return report(ds, *results, PUBLISHED, watch, plot, DESCRIPTION)
 
 
 if __name__ == "__main__":

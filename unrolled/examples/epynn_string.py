@@ -18,9 +18,8 @@ if __package__ in (None, ""):     # run as a plain script: make this checkout im
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
 
 from unrolled.datasets import dummy_string
-from unrolled.examples._common import (Stopwatch, check_plot, percent, print_results,
-                                       run_script, save_plot)
-from unrolled.examples._epynn import run_experiment
+from unrolled.examples._common import Stopwatch, check_plot, run_script
+from unrolled.examples._epynn import report, run_experiments
 from unrolled.layers import GRU, LSTM, RNN, Dense, Flatten
 
 NAME = "epynn_string"
@@ -32,24 +31,24 @@ PUBLISHED = {"Flatten_Dense-2-softmax": 0.756, "RNN-1_Dense-2-softmax": 0.762,
 
 
 def networks():
-    """EpyNN's experiments: name -> (layers, one line per EpyNN layer; learning rate; epochs)."""
+    """EpyNN's experiments: name -> (layers, one line per EpyNN layer; its settings)."""
     return {
         "Flatten_Dense-2-softmax": ([
             Flatten(),                              # flatten = Flatten()
             Dense(2, activation="softmax"),         # dense = Dense(2, softmax)
-        ], 0.001, 50),
+        ], {"lr": 0.001, "epochs": 50}),
         "RNN-1_Dense-2-softmax": ([
             RNN(1),                                 # rnn = RNN(1)
             Dense(2, activation="softmax"),         # dense = Dense(2, softmax)
-        ], 0.001, 10),
+        ], {"lr": 0.001, "epochs": 10}),
         "LSTM-1_Dense-2-softmax": ([
             LSTM(1),                                # lstm = LSTM(1)
             Dense(2, activation="softmax"),         # dense = Dense(2, softmax)
-        ], 0.005, 10),
+        ], {"lr": 0.005, "epochs": 10}),
         "GRU-1_Dense-2-softmax": ([
             GRU(1),                                 # gru = GRU(1)
             Dense(2, activation="softmax"),         # dense = Dense(2, softmax)
-        ], 0.005, 10),
+        ], {"lr": 0.005, "epochs": 10}),
     }
 
 
@@ -63,23 +62,11 @@ def main(epochs=None, seed=0, verbose=1, plot=None, quick=False):
           f"{ds.extras['strings']['train'][0]} -> label {ds.extras['labels']['train'][0]}")
 
     # 2-3. Each of EpyNN's networks, trained as its notebook does: BCE, whole training split.
-    histories, val, test, rows = {}, {}, {}, []
-    for name, (layers, lr, n_epochs) in networks().items():
-        histories[name], acc, row = run_experiment(
-            name, layers, ds, loss="bce", lr=lr, epochs=epochs or n_epochs, seed=seed,
-            verbose=verbose, published=PUBLISHED[name])
-        val[name], test[name] = acc["val"], acc["test"]
-        rows.append(row)
+    results = run_experiments(networks(), ds, "bce", PUBLISHED, epochs, seed, verbose)
 
     # 4. Results beside EpyNN's.
-    base = ds.info["baseline"]["majority_accuracy"]
-    rows.append(("always 'different' (majority class), test", percent(base), ""))
-    print_results(rows, watch.seconds)
-    save_plot(histories, plot, DESCRIPTION)
-    return {"metrics": {"val_accuracy": val, "test_accuracy": test},
-            "reference": {"epynn_val_accuracy": PUBLISHED, "majority_accuracy": base},
-            "history": histories, "epochs": sum(h.epochs for h in histories.values()),
-            "seconds": watch.seconds}
+    return report(ds, *results, PUBLISHED, watch, plot, DESCRIPTION,
+                  majority="always 'different' (majority class), test")
 
 
 if __name__ == "__main__":

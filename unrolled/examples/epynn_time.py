@@ -16,9 +16,8 @@ if __package__ in (None, ""):     # run as a plain script: make this checkout im
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
 
 from unrolled.datasets import dummy_time
-from unrolled.examples._common import (Stopwatch, check_plot, percent, print_results,
-                                       run_script, save_plot)
-from unrolled.examples._epynn import run_experiment
+from unrolled.examples._common import Stopwatch, check_plot, run_script
+from unrolled.examples._epynn import report, run_experiments
 from unrolled.layers import RNN, Dense, Dropout, Flatten
 
 NAME = "epynn_time"
@@ -34,30 +33,30 @@ SOFTMAX_T5 = {"temperature": 5}     # EpyNN's se_hPars['softmax_temperature'] = 
 
 
 def networks():
-    """EpyNN's experiments: name -> (layers, one line per EpyNN layer; learning rate; batch size,
-    None for the whole training split; softmax temperature)."""
+    """EpyNN's experiments: name -> (layers, one line per EpyNN layer; its settings: no batch size
+    is the whole training split as one batch)."""
     return {
         "Flatten_Dense-64-relu_Dense-2-softmax": ([
             Flatten(),                                                  # flatten = Flatten()
             Dense(64, activation="relu"),                               # Dense(64, relu)
             Dense(2, activation="softmax"),                             # Dense(2, softmax)
-        ], 0.005, None, 1),
+        ], {"lr": 0.005, "epochs": 100}),
         "Flatten_Dropout-02_Dense-64-relu_Dropout-05_Dense-2-softmax": ([
             Flatten(),                                                  # flatten = Flatten()
             Dropout(0.2),                                               # Dropout(drop_prob=0.2)
             Dense(64, activation="relu"),                               # Dense(64, relu)
             Dropout(0.5),                                               # Dropout(drop_prob=0.5)
             Dense(2, activation="softmax"),                             # Dense(2, softmax)
-        ], 0.005, None, 1),
+        ], {"lr": 0.005, "epochs": 100}),
         # EpyNN's name says Flatten, its layers have none: the RNN returns its last state
         "RNN-10_Flatten_Dense-2-softmax": ([
             RNN(10),                                                    # rnn = RNN(10)
             Dense(2, activation="softmax", activation_params=SOFTMAX_T5),   # Dense(2, softmax)
-        ], 0.01, None, 5),
+        ], {"lr": 0.01, "epochs": 100, "temperature": 5}),
         "RNN-10_Flatten_Dense-2-softmax (batches of 32)": ([
             RNN(10),                                                    # rnn = RNN(10)
             Dense(2, activation="softmax", activation_params=SOFTMAX_T5),   # Dense(2, softmax)
-        ], 0.01, 32, 5),
+        ], {"lr": 0.01, "epochs": 100, "temperature": 5, "batch_size": 32}),
     }
 
 
@@ -71,24 +70,11 @@ def main(epochs=None, seed=0, verbose=1, plot=None, quick=False):
           f"{len(ds.val)} validation, {len(ds.test)} test series")
 
     # 2-3. Each of EpyNN's networks, trained as its notebook does: MSE, 100 epochs.
-    histories, val, test, rows = {}, {}, {}, []
-    for name, (layers, lr, batch_size, temperature) in networks().items():
-        histories[name], acc, row = run_experiment(
-            name, layers, ds, loss="mse", lr=lr, batch_size=batch_size, temperature=temperature,
-            epochs=epochs or (25 if quick else 100), seed=seed, verbose=verbose,
-            published=PUBLISHED[name])
-        val[name], test[name] = acc["val"], acc["test"]
-        rows.append(row)
+    results = run_experiments(networks(), ds, "mse", PUBLISHED, epochs or (25 if quick else None),
+                              seed, verbose)
 
     # 4. Results beside EpyNN's.
-    base = ds.info["baseline"]["majority_accuracy"]
-    rows.append(("majority class, test", percent(base), ""))
-    print_results(rows, watch.seconds)
-    save_plot(histories, plot, DESCRIPTION)
-    return {"metrics": {"val_accuracy": val, "test_accuracy": test},
-            "reference": {"epynn_val_accuracy": PUBLISHED, "majority_accuracy": base},
-            "history": histories, "epochs": sum(h.epochs for h in histories.values()),
-            "seconds": watch.seconds}
+    return report(ds, *results, PUBLISHED, watch, plot, DESCRIPTION)
 
 
 if __name__ == "__main__":
