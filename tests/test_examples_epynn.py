@@ -48,7 +48,7 @@ def run(name, quick=True, seed=0):
     (dummy_boolean, 50, (33, 17)),      # EpyNN's notebook prints 33 and 17
     (dummy_string, 480, (320, 160)),    # its X has shape (320, 12, 4)
     (dummy_time, 1024, (683, 341)),     # its X has shape (683, 128, 1)
-    (dummy_image, 750, (500, 250)),     # 500 / 32 makes its "Batch 14/14" (16 batches)
+    (dummy_image, 750, (500, 250)),     # round(2 * 750 / 3), the rule that gives the 33
 ])
 def test_split_two_to_one_like_epynn(loader, n_samples, sizes):
     ds = loader(n_samples=n_samples, n_test=7)
