@@ -92,12 +92,19 @@ def run_experiments(networks, ds, loss, published, epochs=None, seed=0, verbose=
     return histories, val, test, rows
 
 
+def short_name(name):
+    """EpyNN's experiment name without sizes, to fit a plot title: 'RNN-10_Dense-2-softmax (..)'
+    becomes 'RNN-Dense (..)'."""
+    layers = name.split(" ")[0].rstrip(",")
+    return "-".join(part.split("-")[0] for part in layers.split("_")) + name[len(layers):]
+
+
 def report(ds, histories, val, test, rows, published, watch, plot, title,
            majority="majority class, test"):
     """Print the results beside EpyNN's, write the curves, and return ``main``'s dict."""
     base = ds.info["baseline"]["majority_accuracy"]
     print_results(rows + [(majority, percent(base), "")], watch.seconds)
-    save_plot(histories, plot, title)
+    save_plot({short_name(k): h for k, h in histories.items()}, plot, title)
     return {"metrics": {"val_accuracy": val, "test_accuracy": test},
             "reference": {"epynn_val_accuracy": published, "majority_accuracy": base},
             "history": histories, "epochs": sum(h.epochs for h in histories.values()),
