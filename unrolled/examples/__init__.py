@@ -33,6 +33,11 @@ ORDER = (
     "co2",
     "hamlet",
     "epynn_smoke",
+    "epynn_boolean",
+    "epynn_string",
+    "epynn_time",
+    "epynn_image",
+    "digits_cnn",
 )
 
 
