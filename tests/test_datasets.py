@@ -38,8 +38,13 @@ SMALL = {
     "text": dict(seq_len=50),
     "reverse_digits": dict(n_train=100, n_val=20, n_test=30, length=6),
     "addition_strings": dict(n_train=200, n_val=20, n_test=30, digits=3),
+    "dates": dict(n_train=200, n_val=30, n_test=30),
+    "dummy_boolean": dict(n_samples=60, n_test=40),
+    "dummy_string": dict(n_samples=90, n_test=40),
+    "dummy_time": dict(n_samples=90, n_test=40),
+    "dummy_image": dict(n_samples=60, n_test=30, height=12, width=12),
 }
-GENERATED = ["reverse_digits", "addition_strings", "binary_addition", "adding_problem", "embedded_reber", "parity", "sine",
+GENERATED = ["reverse_digits", "addition_strings", "dates", "binary_addition", "adding_problem", "embedded_reber", "parity", "sine",
              "boolean_majority", "string_first_last", "signal_in_noise", "small_images"]
 BALANCED = ["parity", "boolean_majority", "string_first_last", "signal_in_noise", "small_images"]
 SPLITS = ("train", "val", "test")
@@ -94,7 +99,7 @@ def test_structure_and_dtypes(name):
         X, Y = sp  # unpacking works
         assert X is sp.X and Y is sp.Y
         assert len(sp) == X.shape[0] == Y.shape[0]
-        if name == "text":
+        if name in ("text", "dates"):        # token ids in, token ids out
             assert X.dtype == np.int64 and Y.dtype == np.int64
         elif ds.info["task"] == "sequence-to-sequence":   # one-hot sources, target token ids
             assert X.dtype == np.float64 and Y.dtype == np.int64
@@ -117,7 +122,8 @@ def test_same_seed_same_data(name):
             np.testing.assert_array_equal(sa.mask, sb.mask)
 
 
-@pytest.mark.parametrize("name", GENERATED)
+@pytest.mark.parametrize("name", GENERATED + ["dummy_boolean", "dummy_string", "dummy_time",
+                                               "dummy_image"])
 def test_different_seed_different_data(name):
     a, b = load(name, seed=0), load(name, seed=1)
     for sname in SPLITS:

@@ -130,7 +130,7 @@ def test_clip_norm_is_saved(tmp_path):
 
 
 def test_dense_without_bias():
-    from unrolled.framework import gradcheck, load_model, save_model
+    from unrolled.framework import gradcheck
     from unrolled.reference.dense import dense_backward, dense_forward
     layer = Dense(3, activation="tanh", use_bias=False).seed(0)
     X = np.random.default_rng(0).standard_normal((4, 5))

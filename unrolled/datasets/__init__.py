@@ -58,6 +58,11 @@ LOADERS = {
     "text": text,
     "reverse_digits": reverse_digits,
     "addition_strings": addition_strings,
+    "dates": dates,
+    "dummy_boolean": dummy_boolean,
+    "dummy_string": dummy_string,
+    "dummy_time": dummy_time,
+    "dummy_image": dummy_image,
 }
 
 __all__ = [

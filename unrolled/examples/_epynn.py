@@ -10,7 +10,7 @@ change the numbers an unrolled model needs:
   unrolled's on batches of ``b`` samples, so its learning rate ``lr`` is unrolled's
   ``SGD(lr * b * T)`` (:func:`epynn_scale`);
 * EpyNN's RNN layer clips its own (summed) gradients to norm 0.25 by default (its LSTM and GRU do
-  not), which is norm ``0.25 / (b * T)`` on unrolled's gradients (:class:`EpyNNModel`);
+  not), which is the layer option ``clip_norm=0.25 / (b * T)`` on unrolled's gradients;
 * EpyNN's accuracy rounds a single output and takes the argmax of several, whatever the loss
   (its MSE with a softmax output is a classifier), which :func:`accuracy` does for unrolled's
   metrics, which otherwise ask for a classification loss.
@@ -20,7 +20,6 @@ The runs are not step-for-step EpyNN's: the initial weights and the samples diff
 import numpy as np
 
 from unrolled.examples._common import percent, print_results, save_plot
-from unrolled.framework import clipping
 from unrolled.framework.model import Model
 from unrolled.framework.optimizers import SGD
 from unrolled.layers import RNN
@@ -41,17 +40,13 @@ def epynn_scale(batch_size, temperature=1.0):
     return batch_size * temperature
 
 
-class EpyNNModel(Model):
-    """A Model whose RNN layers clip their own gradients to norm ``rnn_clip_norm`` each, as EpyNN's
-    RNN does, before the model-wide clipping options (none here)."""
-
-    def __init__(self, layers, rnn_clip_norm, **kwargs):
-        super().__init__(layers, **kwargs)
-        self.rnn_clip_norm = rnn_clip_norm
-
-    def _clip(self):
-        clipping.clip_layer_norm([l for l in self.layers if isinstance(l, RNN)], self.rnn_clip_norm)
-        return super()._clip()
+def clip_like_epynn(layers, scale):
+    """EpyNN's RNN clips its own summed gradients to norm 0.25, its other layers do not: each RNN
+    gets ``clip_norm = 0.25 / scale`` on unrolled's mean gradients. Returns ``layers``."""
+    for layer in layers:
+        if isinstance(layer, RNN):
+            layer.clip_norm = EPYNN_RNN_CLIP / scale
+    return layers
 
 
 def run_experiment(name, layers, ds, loss, lr, epochs, batch_size=None, temperature=1.0, seed=0,
@@ -65,8 +60,8 @@ def run_experiment(name, layers, ds, loss, lr, epochs, batch_size=None, temperat
     X, Y = ds.train
     batch = len(X) if batch_size is None else batch_size
     scale = epynn_scale(batch, temperature)
-    model = EpyNNModel(layers, rnn_clip_norm=EPYNN_RNN_CLIP / scale, loss=loss,
-                       optimizer=SGD(lr=lr * scale), metrics=[accuracy], seed=seed, name=name)
+    model = Model(clip_like_epynn(layers, scale), loss=loss, optimizer=SGD(lr=lr * scale), metrics=[accuracy], seed=seed,
+                  name=name)
     history = model.train(X, Y, epochs=epochs, batch_size=batch, validation=(ds.val.X, ds.val.Y),
                           verbose=verbose)
     acc = {"val": model.evaluate(ds.val.X, ds.val.Y)["accuracy"],

@@ -7,13 +7,8 @@ third convolution and pooling reduce it to 2x2 maps of 64 features, and a softma
 the digit. Channels last: X is (m, 8, 8, 1). The issue's target is 98.5% test accuracy; always
 guessing the most common digit gives about 10%.
 
-Run:  python unrolled/examples/digits_cnn.py [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+Run:  python -m unrolled.examples.digits_cnn [--epochs N] [--seed S] [--plot FILE.png] [--quick]
 """
-if __package__ in (None, ""):     # run as a plain script: make this checkout importable
-    import os
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-
 import numpy as np
 
 from unrolled.datasets import digits

@@ -7,13 +7,8 @@ majority) and its network, one Dense unit with a sigmoid trained by MSE at EpyNN
 EpyNN's notebook prints; with 17 validation samples it moves by 6 points per sample, so the test
 accuracy on 1,000 fresh samples is printed too.
 
-Run:  python unrolled/examples/epynn_boolean.py [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+Run:  python -m unrolled.examples.epynn_boolean [--epochs N] [--seed S] [--plot FILE.png] [--quick]
 """
-if __package__ in (None, ""):     # run as a plain script: make this checkout importable
-    import os
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-
 from unrolled.datasets import dummy_boolean
 from unrolled.examples._common import Stopwatch, check_plot, run_script
 from unrolled.examples._epynn import report, run_experiments

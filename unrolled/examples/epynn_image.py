@@ -9,13 +9,8 @@ max Pooling, Flatten and a softmax Dense layer. Each validation accuracy is prin
 one EpyNN's notebook prints. The cross is a pattern in space, which the CNN can find and the
 Dense network, which sees 784 unrelated numbers, overfits instead.
 
-Run:  python unrolled/examples/epynn_image.py [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+Run:  python -m unrolled.examples.epynn_image [--epochs N] [--seed S] [--plot FILE.png] [--quick]
 """
-if __package__ in (None, ""):     # run as a plain script: make this checkout importable
-    import os
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-
 import numpy as np
 
 from unrolled.datasets import dummy_image

@@ -11,13 +11,8 @@ networks: the task needs the first letter remembered for 11 steps, which these o
 trained for 10 epochs do not learn. A last network, not EpyNN's, shows that the 320 strings do
 teach it: an LSTM of 32 units trained by Adam on cross-entropy.
 
-Run:  python unrolled/examples/epynn_string.py [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+Run:  python -m unrolled.examples.epynn_string [--epochs N] [--seed S] [--plot FILE.png] [--quick]
 """
-if __package__ in (None, ""):     # run as a plain script: make this checkout importable
-    import os
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-
 from unrolled.datasets import dummy_string
 from unrolled.examples._common import Stopwatch, check_plot, percent, run_script
 from unrolled.examples._epynn import accuracy, report, run_experiments

@@ -8,13 +8,8 @@ the flattened series, the same with two Dropout layers, and an RNN of 10 units r
 (softmax temperature 5), first on the whole training split at once and then on batches of 32.
 Each validation accuracy is printed beside the one the notebook prints.
 
-Run:  python unrolled/examples/epynn_time.py [--epochs N] [--seed S] [--plot FILE.png] [--quick]
+Run:  python -m unrolled.examples.epynn_time [--epochs N] [--seed S] [--plot FILE.png] [--quick]
 """
-if __package__ in (None, ""):     # run as a plain script: make this checkout importable
-    import os
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-
 from unrolled.datasets import dummy_time
 from unrolled.examples._common import Stopwatch, check_plot, run_script
 from unrolled.examples._epynn import report, run_experiments

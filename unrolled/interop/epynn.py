@@ -17,6 +17,9 @@ Conventions (EpyNN → unrolled)
   (``m`` = the batch size, for every loss: EpyNN's own mean over the units is kept). Batches must
   all have the same size for the two to stay equal (EpyNN's last batch may be smaller: choose
   a batch size that divides the training set).
+* **Softmax temperature.** EpyNN's softmax derivative is ``diag(a) - a a^T`` for any
+  ``softmax_temperature`` T, where the derivative of ``softmax(z / T)`` has a further ``1 / T``:
+  every EpyNN gradient is T times the exact one, so its ``lr`` is ``SGD(lr * m * T)`` here.
 * **Schedules.** EpyNN computes ``lrate[epoch]`` from ``learning_rate``, ``schedule``,
   ``decay_k``, ``cycle_epochs`` and ``cycle_descent``; ``exp_decay`` is unrolled's
   ``CyclicDescent`` (one cycle of all training epochs when ``cycle_epochs`` is 0) and
@@ -81,10 +84,10 @@ def copy_weights(epynn_layer, layer):
     return layer
 
 
-def epynn_clip_norm(batch_size):
+def epynn_clip_norm(batch_size, temperature=1.0):
     """The layer ``clip_norm`` that clips unrolled's mean gradients as EpyNN's
-    ``clip_gradients=True`` clips its summed ones: ``0.25 / batch_size``."""
-    return EPYNN_CLIP_NORM / batch_size
+    ``clip_gradients=True`` clips its summed ones: ``0.25 / (batch_size * temperature)``."""
+    return EPYNN_CLIP_NORM / (batch_size * temperature)
 
 
 def from_epynn_settings(se_hPars, batch_size, epochs):
@@ -116,6 +119,8 @@ def from_epynn_settings(se_hPars, batch_size, epochs):
     for name, value in (("batch_size", batch_size), ("epochs", epochs)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"from_epynn_settings: {name} must be a positive integer, got {value!r}")
+    # EpyNN's softmax derivative leaves out 1/T, so all its gradients are T times the exact ones
+    scale = batch_size * float(se_hPars.get("softmax_temperature") or 1.0)
     lr = float(se_hPars["learning_rate"])
     cycle_epochs = int(se_hPars.get("cycle_epochs") or 0) or int(epochs)
     decay_k = float(se_hPars.get("decay_k") or 0) or 5.0 / cycle_epochs
@@ -130,4 +135,4 @@ def from_epynn_settings(se_hPars, batch_size, epochs):
     else:
         raise ValueError(f"from_epynn_settings: schedule must be 'steady', 'exp_decay' or "
                          f"'lin_decay', got {schedule!r}")
-    return {"optimizer": SGD(lr=lr * batch_size), "schedule": made}
+    return {"optimizer": SGD(lr=lr * scale), "schedule": made}
