@@ -83,7 +83,7 @@ def test_documented_cache_shapes(cell, sequences):
     np.testing.assert_array_equal(layer.fc["hp"][:, 1:], layer.fc["h"][:, :-1])
     np.testing.assert_array_equal(layer.fc["hT"], layer.fc["h"][:, -1])
     if cell == "rnn":
-        assert layer.fc["z"].shape == (M, S, U)
+        assert layer.fc["Z"].shape == (M, S, U)
     if cell == "lstm":
         assert layer.fc["gates"].shape == (M, S, 4 * U)
         for k, name in enumerate("ifgo"):
@@ -95,7 +95,7 @@ def test_documented_cache_shapes(cell, sequences):
         assert layer.fc["CT"].shape == (M, U)
     if cell.startswith("gru"):
         assert layer.fc["gates"].shape == (M, S, 3 * U)
-        for k, name in enumerate("rzn"):
+        for k, name in enumerate("run"):
             assert layer.fc[name].shape == (M, S, U), name
             np.testing.assert_array_equal(layer.fc[name], layer.fc["gates"][:, :, k * U:(k + 1) * U])
         assert layer.fc["hn" if layer.reset_after else "rh"].shape == (M, S, U)
@@ -262,7 +262,7 @@ def test_backward_in_chunks_and_lean_equal_all_steps_at_once(cell, options):
         dX = layer.backward(R, **finals).copy()
         layer.compute_gradients()
         grads = {k: v.copy() for k, v in layer.g.items()}
-        kept = [k for k in ("dh", "dZ", "dh0", "dC", "dC0", "dNr") if k in layer.bc]
+        kept = [k for k in ("dh", "dZ", "dh0", "dC", "dC0", "dhn") if k in layer.bc]
         assert (layer.bc["dh"] is None) == lean   # lean keeps dh_t only during step t
         kept = [k for k in kept if k != "dh" or not lean]
         results.append((A, dX, grads, {k: np.copy(layer.bc[k]) for k in kept}))
@@ -294,9 +294,9 @@ def test_lean_backward_overwrites_the_gate_caches_and_says_so(cell):
     readable = {k: layer.fc[k] for k in ("h", "hp", "X")}
     layer.backward(R)
     assert np.shares_memory(layer.bc["dZ"], gate_memory)
-    expected_spent = {"rnn": {"z"}, "lstm": {"gates", "i", "f", "g", "o", "tC"},
-                      "gru_reset_after": {"gates", "r", "z", "n", "hn"},
-                      "gru_reset_before": {"gates", "r", "z", "n"}}[cell]
+    expected_spent = {"rnn": {"Z"}, "lstm": {"gates", "i", "f", "g", "o", "tC"},
+                      "gru_reset_after": {"gates", "r", "u", "n", "hn"},
+                      "gru_reset_before": {"gates", "r", "u", "n"}}[cell]
     assert {k for k, v in layer.fc.items() if v is None and not k.startswith("_")} >= expected_spent
     assert layer.bc["dh"] is None and layer.bc["dZ"].shape == (M, S, GATES[cell] * U)
     for key, value in readable.items():       # what the parameter gradients read stays
@@ -304,7 +304,7 @@ def test_lean_backward_overwrites_the_gate_caches_and_says_so(cell):
     with pytest.raises(RuntimeError, match=layer.label + ".*new, complete forward pass"):
         layer.backward(R)
     layer(X)
-    assert layer.fc["gates" if cell != "rnn" else "z"] is not None
+    assert layer.fc["gates" if cell != "rnn" else "Z"] is not None
     layer.backward(R)                         # a new forward makes backward valid again
 
     plain = _layer(cell, sequences=True)

@@ -5,7 +5,7 @@ from ..framework.initializers import zeros
 from ..framework.activations import activation_spec
 from .recurrent import Recurrent, batch_major
 
-GATES = ("r", "z", "n")
+GATES = ("r", "u", "n")
 
 
 class GRU(Recurrent):
@@ -115,17 +115,15 @@ class GRU(Recurrent):
             h *= ug
             h += n
             self.keep_padded(h, Ht[t], maskT, t)
-        gates = self.fc["gates"] = batch_major(Zt)
-        for k, name in enumerate(GATES):
-            self.fc[name] = gates[:, :, k * u:(k + 1) * u]
-        self.fc["pre"] = batch_major(Zpre) if keep_pre else None
+        self.fc["gates"] = batch_major(Zt)
+        self.fc["Z"] = batch_major(Zpre) if keep_pre else None
         self.fc["hn" if self.reset_after else "rh"] = batch_major(Mt)
 
     def backward_steps(self, dAt, dZt, dHt, maskT):
         s, m, u = self.d["s"], self.d["m"], self.d["u"]
         VT, sig, act = self.bc["_VT"], self.recurrent_activation, self.activation
         Gt, Ht, Mt = self.fc["_Zt"], self.fc["_Ht"], self.fc["_Mt"]
-        Zpre = None if self.fc.get("pre") is None else self.fc["_Zpre"]
+        Zpre = None if self.fc.get("Z") is None else self.fc["_Zpre"]
         F = dZt.reshape(s, m, 3, u)
         Hp = Ht[:-1]
         # Everything in dz_t that does not depend on dh_t, for a chunk of steps at once (a few
@@ -195,7 +193,7 @@ class GRU(Recurrent):
                 dh_next, dh_prev = dh_prev, dh_next
         self.bc["dh0"] = dh_next
         if self.reset_after:
-            self.bc["dNr"] = batch_major(dNr)
+            self.bc["dhn"] = batch_major(dNr)
 
     def compute_gradients(self):
         # dV in two column blocks: V_rz multiplies h_{t-1} with [dr, du]; V_n multiplies h_{t-1}
@@ -208,7 +206,7 @@ class GRU(Recurrent):
         Hp = self.recurrent_operand()
         dV[:, :2 * u] = Hp.T @ dZ[:, :2 * u]                                      # (R8)
         if self.reset_after:
-            dNr = batch_major(self.bc["dNr"]).reshape(s * m, u)
+            dNr = batch_major(self.bc["dhn"]).reshape(s * m, u)
             dV[:, 2 * u:] = Hp.T @ dNr
             self.g["dbh"] = dNr.sum(axis=0, keepdims=True)
         else:

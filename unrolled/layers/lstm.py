@@ -83,6 +83,9 @@ class LSTM(Recurrent):
     def forward(self, A, h0=None, C0=None, mask=None):
         return super().forward(A, h0=h0, mask=mask, C0=C0)
 
+    def backward(self, dA, dhT=None, dCT=None):
+        return super().backward(dA, dhT=dhT, dCT=dCT)
+
     def gate_block(self):
         """The four gate activations as one :class:`GateActivations` (4 calls a step by default)."""
         return self.fused_gates([self.gate_activations[k] for k in GATES])
@@ -109,10 +112,8 @@ class LSTM(Recurrent):
             cell.forward(C, out=tCt[t])                                   # (L4)
             np.multiply(o, tCt[t], out=Ht[t + 1])                         # (L5)
             self.keep_padded(Ht[t + 1], Ht[t], maskT, t)
-        gates = self.fc["gates"] = batch_major(Zt)
-        for k, name in enumerate(GATES):
-            self.fc[name] = gates[:, :, k * u:(k + 1) * u]
-        self.fc["pre"] = None if Zpre is None else batch_major(Zpre)
+        self.fc["gates"] = batch_major(Zt)
+        self.fc["Z"] = None if Zpre is None else batch_major(Zpre)
         self.fc["C"], self.fc["Cp"] = batch_major(Ct[1:]), batch_major(Ct[:-1])
         self.fc["tC"] = batch_major(tCt)
         self.fc["CT"] = Ct[-1]
@@ -121,7 +122,7 @@ class LSTM(Recurrent):
         s, m, u = self.d["s"], self.d["m"], self.d["u"]
         VT, cell = self.bc["_VT"], self.activation
         Gt, Ct, tCt = self.fc["_Zt"], self.fc["_Ct"], self.fc["_tCt"]
-        Zpre = None if self.fc.get("pre") is None else self.fc["_Zpre"]
+        Zpre = None if self.fc.get("Z") is None else self.fc["_Zpre"]
         # lean: dC_t overwrites act(C_t), as dz_t overwrites the gates (backward_chunks)
         dCt = tCt if self.lean else self.cache(self.bc, "_dCt", (s, m, u))
         # Everything in dz_t that does not depend on dh_t or dC_t, for a chunk of steps at once (a

@@ -112,7 +112,7 @@ class Recurrent(Layer):
     """
 
     gates = 1
-    gate_names = ("h",)
+    gate_names = ()          # gated cells: fc[name], bc["d" + name] are views of one gate block
     weight_names = ("U", "V")
     chunk_bytes = 1 << 19    # backward: steps prepared together (see backward_chunks)
     supports_mask = True
@@ -227,6 +227,8 @@ class Recurrent(Layer):
         self.fc["_maskT"] = maskT
         self.cache(self.fc, "_hV", (m, G * u))     # scratch of the per-step recurrent product
         self.forward_steps(Zt, Ht, maskT, states)                # cell-specific (per-step loop)
+        for k, name in enumerate(self.gate_names):      # one view of the gates per gate
+            self.fc[name] = self.fc["gates"][:, :, k * u:(k + 1) * u]
         self.fc["h"] = batch_major(Ht[1:])
         self.fc["hp"] = batch_major(Ht[:-1])
         self.fc["hT"] = Ht[-1]
@@ -258,12 +260,13 @@ class Recurrent(Layer):
             np.copyto(new, old, where=~maskT[t])
 
     # ------------------------------------------------------------------ backward
-    def backward(self, dA, dhT=None, dCT=None):
+    def backward(self, dA, dhT=None, **state_grads):
         """Gradient to the input from dA = dL/d(output).
 
-        ``dhT`` (and ``dCT`` for LSTM), each ``(m, u)``, are gradients with respect to the final
-        states from a consumer of ``layer.state``, e.g. a decoder that started from them
-        (encoder-decoder): they enter the last step as the "future" gradient.
+        ``dhT`` (m, u), and for a layer with more states (LSTM: ``dCT``) one such keyword per
+        state, are gradients with respect to the final states from a consumer of
+        ``layer.state``, e.g. a decoder that started from them (encoder-decoder): they enter the
+        last step as the "future" gradient. The cell reads them from ``bc``.
         """
         m, s, e, u, G = self.d["m"], self.d["s"], self.d["e"], self.d["u"], self.gates
         expected = self.fs["A"]
@@ -271,9 +274,12 @@ class Recurrent(Layer):
             dA = np.zeros(expected, dtype=self.dtype)
         if dA.shape != expected:
             raise ValueError(f"{self.label}: backward expected dA of shape {expected}, got {dA.shape}")
-        for name, grad in (("dhT", dhT), ("dCT", dCT)):
-            if name == "dCT" and grad is not None and "C" not in self.state_names:
-                raise ValueError(f"{self.label}: has no cell state; dCT is for LSTM")
+        allowed = {f"d{name}T" for name in self.state_names if name != "h"}
+        unknown = sorted(set(state_grads) - allowed)
+        if unknown:
+            raise TypeError(f"{self.label}: unknown backward arguments {unknown}; final-state "
+                            f"gradients are {sorted(allowed | {'dhT'})}")
+        for name, grad in (("dhT", dhT), *sorted(state_grads.items())):
             if grad is not None and np.shape(grad) != (m, u):
                 raise ValueError(f"{self.label}: {name} must have shape (m, u) = {(m, u)}, "
                                  f"got {np.shape(grad)}")
@@ -282,7 +288,8 @@ class Recurrent(Layer):
                                f"last forward pass failed, or lean=True and the last backward "
                                f"overwrote the gate caches with gradients)")
         self.bc["dA"] = dA
-        self.bc["dCT"] = dCT
+        for name in sorted(allowed):
+            self.bc[name] = state_grads.get(name)
         # (R5) gradient arriving from the output at each step (zero except the last when
         # sequences=False), plus the gradient of the final state from a consumer of the state
         if self.sequences:
@@ -312,6 +319,8 @@ class Recurrent(Layer):
             self.backward_ready = False
         self.bc["dh"] = None if self.lean else batch_major(dHt)
         self.bc["dZ"] = batch_major(dZt)
+        for k, name in enumerate(self.gate_names):      # one view of dZ per gate
+            self.bc["d" + name] = self.bc["dZ"][:, :, k * u:(k + 1) * u]
         # (R6) gradient to the previous layer: one (s*m, G*u) @ (G*u, e) product (skipped for
         # the model's first layer, whose input needs no gradient)
         if not self.input_gradient:

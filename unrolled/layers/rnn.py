@@ -53,7 +53,7 @@ class RNN(Recurrent):
     """
 
     gates = 1
-    lean_spent = ("z",)
+    lean_spent = ("Z",)
 
     def __init__(self, units, activation="tanh", **kwargs):
         super().__init__(units, **kwargs)
@@ -66,7 +66,7 @@ class RNN(Recurrent):
             self.add_recurrent_product(z, Ht, t, V)               # (RNN1)
             act.forward(z, out=Ht[t + 1])                         # (RNN2)
             self.keep_padded(Ht[t + 1], Ht[t], maskT, t)
-        self.fc["z"] = batch_major(Zt)
+        self.fc["Z"] = batch_major(Zt)
 
     def backward_steps(self, dAt, dZt, dHt, maskT):
         VT, act = self.bc["_VT"], self.activation
