@@ -15,7 +15,7 @@ class RNN(Recurrent):
     ``U``                 ``(e, u)``     input weights, ``p["U"]``
     ``V``                 ``(u, u)``     recurrent weights, ``p["V"]``
     ``b``                 ``(1, u)``     bias, ``p["b"]``
-    ``fc["z"]``           ``(m, s, u)``  pre-activations
+    ``fc["Z"]``           ``(m, s, u)``  pre-activations
     ``fc["h"]``           ``(m, s, u)``  hidden state of every step
     ``fc["hp"]``          ``(m, s, u)``  previous hidden states (``fc["hp"][:, 0]`` is ``h0``)
     ``fc["hT"]``          ``(m, u)``     final state (the last real step under a mask)
@@ -47,7 +47,7 @@ class RNN(Recurrent):
     stateful : bool
         Carry the final state into the next batch (truncated BPTT); ``reset_state()`` forgets it.
     lean : bool
-        Backward writes the gradients over the forward caches it no longer needs (``fc["z"]``
+        Backward writes the gradients over the forward caches it no longer needs (``fc["Z"]``
         here; the gate caches of LSTM and GRU): less memory, the same gradients, but those ``fc``
         entries are None after backward (docs/concepts.md, "Memory").
     """

@@ -1,7 +1,7 @@
 """Reference GRU, both formulations, forward and backward through time.
 
 For a student who knows NumPy and the chain rule. Equations (G1)-(G8) are on
-docs/layers/gru.md, the shared steps (R1)-(R9) and the mask rules (M1)-(M2) on docs/bptt.md.
+docs/layers/gru.md, the shared steps (R1)-(R9) and the mask rules (R10)-(R11) on docs/bptt.md.
 
 Gate order r, u, n (reset, update, candidate; PyTorch names the update gate z, here z is always a
 pre-activation): U (e, 3u), V (u, 3u) and b (1, 3u) hold the three gates side by side. The two
@@ -47,7 +47,7 @@ def gru_reset_after_forward(X, p, h0=None, mask=None, dropout_mask=None,
         z_n = z_n + r * hn                                        # (G3)
         n = np.tanh(z_n)                                          # (G3)
         h_new = (1 - u) * n + u * h                               # (G4)
-        h_new = np.where(real[:, t], h_new, h)                    # (M1) padded: keep h_{t-1}
+        h_new = np.where(real[:, t], h_new, h)                    # (R10) padded: keep h_{t-1}
         keep["Z"].append(np.hstack([z_r, z_u, z_n]))
         keep["gates"].append(np.hstack([r, u, n]))
         keep["hn"].append(hn)
@@ -68,7 +68,7 @@ def gru_reset_after_backward(fc, p, dA, dhT=None):
         r, u, n = fc["r"][:, t], fc["u"][:, t], fc["n"][:, t]
         h_prev, hn = fc["hp"][:, t], fc["hn"][:, t]
         dh = output_gradient(dA, t, s) + dh_next                  # (G5)
-        dh_real, dh_padded = dh * real[:, t], dh * ~real[:, t]    # (M2)
+        dh_real, dh_padded = dh * real[:, t], dh * ~real[:, t]    # (R11)
         dz_n = dh_real * (1 - u) * (1 - n ** 2)                   # (G6)
         dz_u = dh_real * (h_prev - n) * u * (1 - u)               # (G6)
         dz_r = dz_n * hn * r * (1 - r)                            # (G7)
@@ -104,7 +104,7 @@ def gru_reset_before_forward(X, p, h0=None, mask=None, dropout_mask=None,
         z_n = z_n + rh @ V_n                                      # (G3)
         n = np.tanh(z_n)                                          # (G3)
         h_new = (1 - u) * n + u * h                               # (G4)
-        h_new = np.where(real[:, t], h_new, h)                    # (M1) padded: keep h_{t-1}
+        h_new = np.where(real[:, t], h_new, h)                    # (R10) padded: keep h_{t-1}
         keep["Z"].append(np.hstack([z_r, z_u, z_n]))
         keep["gates"].append(np.hstack([r, u, n]))
         keep["rh"].append(rh)
@@ -126,7 +126,7 @@ def gru_reset_before_backward(fc, p, dA, dhT=None):
         r, u, n = fc["r"][:, t], fc["u"][:, t], fc["n"][:, t]
         h_prev = fc["hp"][:, t]
         dh = output_gradient(dA, t, s) + dh_next                  # (G5)
-        dh_real, dh_padded = dh * real[:, t], dh * ~real[:, t]    # (M2)
+        dh_real, dh_padded = dh * real[:, t], dh * ~real[:, t]    # (R11)
         dz_n = dh_real * (1 - u) * (1 - n ** 2)                   # (G6)
         dz_u = dh_real * (h_prev - n) * u * (1 - u)               # (G6)
         drh = dz_n @ V_n.T                                        # (G7) dL/d(r h)_t

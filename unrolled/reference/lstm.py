@@ -1,7 +1,7 @@
 """Reference LSTM, forward and backward through time, one statement per equation.
 
 For a student who knows NumPy and the chain rule. Equations (L1)-(L12) are on
-docs/layers/lstm.md, the shared steps (R1)-(R9) and the mask rules (M1)-(M2) on docs/bptt.md.
+docs/layers/lstm.md, the shared steps (R1)-(R9) and the mask rules (R10)-(R11) on docs/bptt.md.
 
 Gate order i, f, g, o (input, forget, candidate, output): U (e, 4u), V (u, 4u) and b (1, 4u)
 hold the four gates side by side, and z_t (m, 4u) splits into four blocks of u columns.
@@ -35,10 +35,10 @@ def lstm_forward(X, p, h0=None, C0=None, mask=None, dropout_mask=None,
         z_i, z_f, z_g, z_o = np.split(z, 4, axis=1)
         i, f, g, o = sigmoid(z_i), sigmoid(z_f), np.tanh(z_g), sigmoid(z_o)   # (L2)
         C_new = f * C + i * g                                     # (L3)
-        C_new = np.where(real[:, t], C_new, C)                    # (M1) padded: keep C_{t-1}
+        C_new = np.where(real[:, t], C_new, C)                    # (R10) padded: keep C_{t-1}
         tC = np.tanh(C_new)                                       # (L4)
         h_new = o * tC                                            # (L5)
-        h_new = np.where(real[:, t], h_new, h)                    # (M1) padded: keep h_{t-1}
+        h_new = np.where(real[:, t], h_new, h)                    # (R10) padded: keep h_{t-1}
         for key, value in zip(keep, (z, np.hstack([i, f, g, o]), C_new, C, tC, h_new, h)):
             keep[key].append(value)
         h, C = h_new, C_new
@@ -62,7 +62,7 @@ def lstm_backward(fc, p, dA, dhT=None, dCT=None):
         i, f, g, o = fc["i"][:, t], fc["f"][:, t], fc["g"][:, t], fc["o"][:, t]
         tC, C_prev = fc["tC"][:, t], fc["Cp"][:, t]
         dh = output_gradient(dA, t, s) + dh_next                  # (L6)
-        dh_real, dh_padded = dh * real[:, t], dh * ~real[:, t]    # (M2) padded steps pass
+        dh_real, dh_padded = dh * real[:, t], dh * ~real[:, t]    # (R11) padded steps pass
         dC_real, dC_padded = dC_next * real[:, t], dC_next * ~real[:, t]   # both on unchanged
         do = dh_real * tC                                         # (L7)
         dC = dC_real + dh_real * o * (1 - tC ** 2)                # (L8) a sum of two paths

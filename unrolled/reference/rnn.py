@@ -1,7 +1,7 @@
 """Reference Elman RNN: h_t = tanh(x_t U + h_{t-1} V + b), forward and backward through time.
 
 For a student who knows NumPy and the chain rule. Equations (RNN1)-(RNN5) are on
-docs/layers/rnn.md, the shared steps (R1)-(R9) and the mask rules (M1)-(M2) on docs/bptt.md.
+docs/layers/rnn.md, the shared steps (R1)-(R9) and the mask rules (R10)-(R11) on docs/bptt.md.
 
 Shapes: X (m, s, e) holds m sequences of s steps of e numbers; U (e, u), V (u, u), b (1, u);
 every state h_t is (m, u). The forward loop keeps every intermediate array; the backward loop
@@ -9,7 +9,7 @@ walks the steps in reverse, carrying dh_next = the gradient that step t + 1 send
 
 Options, all passed in as arrays so that the result is fully determined:
   h0 (m, u)                      initial state (zeros if None)
-  mask (m, s) bool               True on real steps; a padded step keeps the state (M1)
+  mask (m, s) bool               True on real steps; a padded step keeps the state (R10)
   dropout_mask (m, e)            input dropout, one mask per sequence, already scaled (R1)
   recurrent_dropout_mask (m, u)  the same for h_{t-1} where it enters the product with V
 
@@ -35,7 +35,7 @@ def rnn_forward(X, p, h0=None, mask=None, dropout_mask=None, recurrent_dropout_m
         x = X[:, t] * Dx                                          # (R1)
         z = x @ U + b + (h * Dh) @ V                              # (RNN1)
         h_new = np.tanh(z)                                        # (RNN2)
-        h_new = np.where(real[:, t], h_new, h)                    # (M1) padded: keep h_{t-1}
+        h_new = np.where(real[:, t], h_new, h)                    # (R10) padded: keep h_{t-1}
         Z.append(z)
         Hp.append(h)
         H.append(h_new)
@@ -55,8 +55,8 @@ def rnn_backward(fc, p, dA, dhT=None):
     dH, dZ = [None] * s, [None] * s
     for t in reversed(range(s)):
         dh = output_gradient(dA, t, s) + dh_next                  # (RNN3)
-        dh_real = dh * real[:, t]                                 # (M2) padded steps: no dz_t,
-        dh_padded = dh * ~real[:, t]                              # (M2) dh goes on to h_{t-1}
+        dh_real = dh * real[:, t]                                 # (R11) padded steps: no dz_t,
+        dh_padded = dh * ~real[:, t]                              # (R11) dh goes on to h_{t-1}
         dz = (1 - fc["h"][:, t] ** 2) * dh_real                   # (RNN4) tanh' from h_t
         dh_next = (dz @ V.T) * Dh + dh_padded                     # (RNN5)
         dH[t], dZ[t] = dh, dz
