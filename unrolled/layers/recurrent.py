@@ -34,9 +34,9 @@ class GateActivations:
     tanh (the defaults of LSTM and GRU), the whole block is one ``tanh`` and three ufunc calls on
     contiguous memory, through ``sigmoid(z) = 0.5 tanh(0.5 z) + 0.5`` and ``tanh(z) = 1 tanh(1 z) + 0``:
     ``a = alpha tanh(alpha z) + beta`` with ``alpha``, ``beta`` per column, and the derivative
-    from the output is ``alpha^2 - (a - beta)^2`` (``a (1 - a)``, resp. ``1 - a^2``). One call per
-    gate group on strided column blocks took 1.4-1.8x longer for the four LSTM gates of a step
-    (bench/README.md, "Measured choices").
+    from the output is ``alpha^2 - (a - beta)^2`` (``a (1 - a)``, resp. ``1 - a^2``). Faster than
+    one call per gate group on strided column blocks (bench/README.md, "Measured choices": the
+    four LSTM gate activations).
     Other activations: adjacent gates with the same activation share one call.
     """
 
@@ -73,9 +73,8 @@ class GateActivations:
 
     def rows_of(self, z):
         """``alpha`` and ``beta`` for ``z``: repeated over its rows (built once per row count)
-        while they are small, else one row. A ufunc with an operand of the same shape ran about
-        2x faster here than with one row broadcast over many; above 256 KiB the two copies no
-        longer fit the CPU cache beside ``z`` and were slower (bench/micro.py)."""
+        while they are at most ``tile_bytes``, else one row broadcast over the rows
+        (bench/README.md, "Measured choices": the per-column scale)."""
         rows = z.shape[-2] if z.ndim > 1 else 1
         if rows * self.alpha.nbytes > self.tile_bytes:
             return self.alpha, self.beta
@@ -205,8 +204,7 @@ class Recurrent(Layer):
             Xt *= Dx
         self._dropout_mask("recurrent_dropout_mask", self.recurrent_dropout, u)
         # (R2) input projection and bias of every step at once: one (s*m, e+1) @ (e+1, G*u)
-        # product [X 1] [U; b]. Adding b afterwards took one more pass over all of Z, 2-3% of an
-        # LSTM training step at M and L (bench/README.md, "Measured choices")
+        # product [X 1] [U; b] (bench/README.md, "Measured choices": the bias)
         Ub = self.cache(self.fc, "_Ub", (e + 1, G * u))
         np.copyto(Ub[:e], self.p["U"])
         np.copyto(Ub[e:], self.p["b"])
@@ -255,9 +253,17 @@ class Recurrent(Layer):
 
     @staticmethod
     def keep_padded(new, old, maskT, t):
-        """Padded steps keep the previous state: new = old where mask is False."""
+        """(R10) Padded steps keep the previous state: new = old where mask is False."""
         if maskT is not None:
-            np.copyto(new, old, where=~maskT[t])
+            np.copyto(new, old, where=~maskT[t])                              # (R10)
+
+    @staticmethod
+    def split_padded(grad, maskT, t):
+        """(R11) ``grad`` on the real rows of step t (zero on padded ones), and the part that a
+        padded step hands on unchanged to step t - 1 (None without a mask)."""
+        if maskT is None:
+            return grad, None
+        return grad * maskT[t], grad * ~maskT[t]                               # (R11)
 
     # ------------------------------------------------------------------ backward
     def backward(self, dA, dhT=None, **state_grads):
@@ -308,9 +314,8 @@ class Recurrent(Layer):
             dHt = np.lib.stride_tricks.as_strided(block, (s, m, u), (0, *block.strides))
         else:
             dHt = self.cache(self.bc, "_dHt", (s, m, u))
-        # V^T as a contiguous copy, once per pass: the per-step dz V^T then reads its operand in
-        # order (about 1.3x faster in float32, a few % in float64, than through the transposed
-        # view; bench/README.md)
+        # V^T as a contiguous copy, once per pass, read in order by every step's dz V^T
+        # (bench/README.md, "Measured choices": dz_t V^T)
         self.bc["_VT"] = np.ascontiguousarray(self.p["V"].T)
         self.backward_steps(dAt, dZt, dHt, self.fc["_maskT"])     # cell-specific (reverse loop)
         if self.lean:
@@ -348,9 +353,8 @@ class Recurrent(Layer):
         chunk of each time-major forward array in ``spent``.
 
         A cell prepares the step-independent factors of one slice, then walks its steps: the
-        factors are still in the CPU cache when the loop reads them. Against one slice of all
-        steps this made the LSTM-L backward 10-20% faster here, with no clear change at M
-        (bench/micro.py; bench/README.md, "Measured choices").
+        factors are still in the CPU cache when the loop reads them (bench/README.md, "Measured
+        choices": chunks of steps).
 
         ``spent`` are the forward arrays that the backward pass overwrites with gradients when
         ``lean=True``: their chunks are then copies in a reused chunk-sized scratch, taken before
@@ -359,9 +363,8 @@ class Recurrent(Layer):
         """
         s = self.d["s"]
         k = max(1, min(s, self.chunk_bytes // max(1, bytes_per_step)))
-        # lean: the copies of a chunk stay under an eighth of the overwritten arrays. With a
-        # quarter, these copies and NumPy's buffers for the chunk's column-block ufuncs took a
-        # lean GRU-S step to 1.53x the arrays BPTT needs (now 1.44x; bench.py's memory table)
+        # lean: the copies of a chunk stay under an eighth of the overwritten arrays
+        # (bench/README.md, "Measured choices": lean chunk size)
         if self.lean:
             k = min(k, -(-s // 8))
         for stop in range(s, 0, -k):
@@ -388,9 +391,8 @@ class Recurrent(Layer):
     def add_recurrent_product(self, z, Ht, t, Vr):
         """z += h_{t-1} Vr, through a reused scratch block.
 
-        NumPy's matmul, not SciPy's BLAS gemm with beta = 1: NumPy and SciPy each load their own
-        OpenBLAS, and alternating between the two thread pools made 50 steps 33 times slower
-        with 2 threads here; on one thread gemm gained 10% (bench/micro.py)."""
+        NumPy's matmul, not SciPy's BLAS gemm with beta = 1, whose separate OpenBLAS thread pool
+        fights NumPy's (bench/README.md, "Measured choices": the recurrent product)."""
         z += np.matmul(self.recurrent_input(Ht, t), Vr, out=self.fc["_hV"])
 
     # ------------------------------------------------------------------ parameter gradients
