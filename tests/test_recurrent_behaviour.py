@@ -433,6 +433,26 @@ def test_stateful_halves_equal_the_full_sequence(cell):
     np.testing.assert_array_equal(carried(X[:, :S], **kwargs), first)
 
 
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_stateful_layer_refuses_a_new_batch_size_until_reset(cell):
+    """A carried state continues row i of the last batch in row i of the next one: a batch of
+    another size is an error naming the layer, both sizes and the way out, not a silent restart
+    from zeros. ``carried`` is a public {state name: (m, u) array} dictionary."""
+    X = _rng(8).standard_normal((M, S, E))
+    layer = _layer(cell, sequences=True, stateful=True)
+    _randomize(layer, X)
+    assert set(layer.carried) == set(layer.state_names)
+    for name in layer.state_names:
+        np.testing.assert_array_equal(layer.carried[name], layer.fc[name + "T"])
+    with pytest.raises(ValueError, match=rf"{layer.label}.*batches of {M} sequences.*batch of "
+                                         rf"{M - 1}.*reset_state\(\).*reset_states\(\)"):
+        layer(X[:M - 1])
+    layer.reset_state()
+    fresh = _layer(cell, sequences=True)
+    _randomize(fresh, X)
+    np.testing.assert_array_equal(layer(X[:M - 1]), fresh(X[:M - 1]))   # from zeros again
+
+
 def test_non_stateful_layer_does_not_carry():
     layer = _layer("lstm", sequences=True)
     X = _rng(9).standard_normal((M, S, E))

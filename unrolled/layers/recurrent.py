@@ -133,7 +133,7 @@ class Recurrent(Layer):
         self.recurrent_initializer = get_initializer(recurrent_initializer, self.label)
         self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
         self.stateful = bool(stateful)
-        self.carried = None   # final states carried to the next batch when stateful
+        self.carried = None   # stateful: {state name: (m, u) final state} for the next batch
         self.lean = bool(lean)
         self.backward_ready = False   # a complete forward pass whose caches backward may use
 
@@ -160,12 +160,19 @@ class Recurrent(Layer):
 
     # ------------------------------------------------------------------ forward
     def initial_state(self, name, value):
-        """(m, u) initial state from a keyword argument, the stateful carry, or zeros."""
+        """(m, u) initial state from a keyword argument, the stateful carry, or zeros.
+
+        A stateful layer continues each row of the last batch in the same row of this one, so a
+        batch of another size is an error, not a silent restart from zeros."""
         m, u = self.d["m"], self.d["u"]
         if value is None and self.stateful and self.carried is not None:
             value = self.carried.get(name)
-            if value is not None and value.shape != (m, u):
-                value = None   # batch size changed: start again from zeros
+            if value is not None and value.shape[0] != m:
+                raise ValueError(
+                    f"{self.label}: stateful layer carries its state {name} for batches of "
+                    f"{value.shape[0]} sequences from the last batch, got a batch of {m}; keep the "
+                    f"batch size, or forget the carried state first with layer.reset_state() "
+                    f"(model.reset_states() for a model)")
         if value is None:
             return None
         value = np.asarray(value)
