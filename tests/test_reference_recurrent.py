@@ -11,14 +11,18 @@ masks) are read from the fast layer's cache and handed to the reference.
 Covered: masks (right-padded, left-padded, with gaps, rows without any real step), initial states,
 ``sequences`` both ways, ``lean=True``, chunks of one step and of all steps, ``stateful``, input
 and recurrent dropout, final-state gradients (dhT, dCT), float64 and float32, and with hypothesis
-shapes down to m = 1, s = 1, u = 1.
+shapes down to m = 1, s = 1, u = 1. Bidirectional is checked against two cell references, one on
+the sequences reversed within their real steps.
 """
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from unrolled.layers import GRU, LSTM, RNN
+from unrolled.layers import GRU, LSTM, RNN, Bidirectional
+from unrolled.layers.bidirectional import take_steps
+from unrolled.reference.bidirectional import (bidirectional_backward, bidirectional_forward,
+                                              reverse_steps)
 from unrolled.reference.gru import (gru_reset_after_backward, gru_reset_after_forward,
                                     gru_reset_before_backward, gru_reset_before_forward)
 from unrolled.reference.lstm import lstm_backward, lstm_forward
@@ -184,3 +188,57 @@ def test_the_oracle_sees_a_single_wrong_entry():
     with pytest.raises(AssertionError):
         assert_same({"a": ref["a"]}, ref, "test", np.float64)
     assert_same({"a": ref["a"].copy(), "b": None}, ref, "test", np.float64)
+
+
+# --------------------------------------------------------------------------- Bidirectional
+BIDIRECTIONAL_CELLS = {"rnn": (rnn_forward, rnn_backward), "lstm": (lstm_forward, lstm_backward),
+                       "gru_reset_after": (gru_reset_after_forward, gru_reset_after_backward),
+                       "gru_reset_before": (gru_reset_before_forward, gru_reset_before_backward)}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("merge,sequences,mask,dropout", [
+    ("concat", True, "gaps", False), ("sum", False, "left", True), ("mean", True, "right", True),
+    ("concat", False, "none", False)])
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_bidirectional_equals_two_references(cell, merge, sequences, mask, dropout, dtype):
+    """The wrapper and both inner layers, against two cell references, one on the sequences
+    reversed within their real steps; dropout masks of each direction read from its layer."""
+    dtype = np.dtype(dtype)
+    rng = np.random.default_rng(5)
+    m, s, e, u = 4, 6, 2, 3
+    rates = {"dropout": 0.3, "recurrent_dropout": 0.4} if dropout else {}
+    layer = Bidirectional(CELLS[cell][0](u, sequences=sequences, **rates), merge=merge).seed(1)
+    layer.dtype = dtype
+    X = rng.standard_normal((m, s, e)).astype(dtype)
+    layer.build(X)
+    for value in layer.p.values():
+        value[...] = 0.7 * rng.standard_normal(value.shape)
+    layer.training = dropout
+    mask = make_mask(mask, m, s, rng)
+    A = layer(X, **({} if mask is None else {"mask": mask}))
+    dA = rng.standard_normal(A.shape).astype(dtype)
+    layer.backward(dA)
+    layer.compute_gradients()
+
+    inner = layer.forward_layer, layer.backward_layer
+    options = [{k: f.fc[k] for k in ("dropout_mask", "recurrent_dropout_mask")} for f in inner]
+    assert (options[0]["dropout_mask"] is not None) == dropout
+    ref_fc, fc_f, fc_b = bidirectional_forward(X, inner[0].p, inner[1].p,
+                                               BIDIRECTIONAL_CELLS[cell], mask=mask, merge=merge,
+                                               sequences=sequences, forward_options=options[0],
+                                               backward_options=options[1])
+    ref_bc, ref_g, bc_f, bc_b = bidirectional_backward(ref_fc, fc_f, fc_b, inner[0].p,
+                                                       inner[1].p, BIDIRECTIONAL_CELLS[cell], dA,
+                                                       merge=merge)
+    fast_fc = public(layer.fc)
+    # the fast path's gather index reverses the real steps as the reference does (B1)
+    np.testing.assert_array_equal(take_steps(X, fast_fc.pop("reverse_index")),
+                                  reverse_steps(X, mask))
+    may_be_none = {"Z"} if inner[0].gates > 1 else ()
+    assert_same(fast_fc, ref_fc, "fc", dtype)
+    assert_same(public(layer.bc), ref_bc, "bc", dtype)
+    assert_same(public(layer.g), ref_g, "g", dtype)
+    for side, ref_cache, ref_grads in ((0, fc_f, bc_f), (1, fc_b, bc_b)):
+        assert_same(public(inner[side].fc), ref_cache, f"{side} fc", dtype, may_be_none)
+        assert_same(public(inner[side].bc), ref_grads, f"{side} bc", dtype)

@@ -39,8 +39,13 @@ def lstm_forward(X, p, h0=None, C0=None, mask=None, dropout_mask=None,
         tC = np.tanh(C_new)                                       # (L4)
         h_new = o * tC                                            # (L5)
         h_new = np.where(real[:, t], h_new, h)                    # (R10) padded: keep h_{t-1}
-        for key, value in zip(keep, (z, np.hstack([i, f, g, o]), C_new, C, tC, h_new, h)):
-            keep[key].append(value)
+        keep["Z"].append(z)
+        keep["gates"].append(np.hstack([i, f, g, o]))
+        keep["C"].append(C_new)
+        keep["Cp"].append(C)
+        keep["tC"].append(tC)
+        keep["h"].append(h_new)
+        keep["hp"].append(h)
         h, C = h_new, C_new
     fc = {key: stack_steps(values) for key, values in keep.items()}
     for k, name in enumerate("ifgo"):
