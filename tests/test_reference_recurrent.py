@@ -81,6 +81,17 @@ def assert_same(fast, ref, what, dtype, may_be_none=()):
         assert err <= rtol * scale, f"{what}[{key!r}]: max error {err:.3g}, largest entry {scale:.3g}"
 
 
+def prepare(layer, shape, dtype, training, mask_kind, rng):
+    """Build the layer on random input of ``shape`` with random parameters; the input and mask."""
+    layer.dtype = dtype
+    X = rng.standard_normal(shape).astype(dtype)
+    layer.build(X)
+    for value in layer.p.values():
+        value[...] = 0.7 * rng.standard_normal(value.shape)
+    layer.training = training
+    return X, make_mask(mask_kind, shape[0], shape[1], rng)
+
+
 def compare(cell, m=3, s=5, e=2, u=3, dtype=np.float64, seed=0, sequences=False, mask="none",
             initial=False, lean=False, chunk_bytes=None, dropout=False, final=False,
             stateful=False):
@@ -90,15 +101,9 @@ def compare(cell, m=3, s=5, e=2, u=3, dtype=np.float64, seed=0, sequences=False,
     rng = np.random.default_rng(seed)
     rates = {"dropout": 0.3, "recurrent_dropout": 0.4} if dropout else {}
     layer = make(u, sequences=sequences, lean=lean, stateful=stateful, **rates).seed(seed)
-    layer.dtype = dtype
     if chunk_bytes is not None:
         layer.chunk_bytes = chunk_bytes
-    X = rng.standard_normal((m, s, e)).astype(dtype)
-    layer.build(X)
-    for value in layer.p.values():
-        value[...] = 0.7 * rng.standard_normal(value.shape)
-    layer.training = dropout
-    mask = make_mask(mask, m, s, rng)
+    X, mask = prepare(layer, (m, s, e), dtype, dropout, mask, rng)
     states = {}
     if initial:
         states = {name + "0": rng.standard_normal((m, u)).astype(dtype) for name in layer.state_names}
@@ -209,13 +214,7 @@ def test_bidirectional_equals_two_references(cell, merge, sequences, mask, dropo
     m, s, e, u = 4, 6, 2, 3
     rates = {"dropout": 0.3, "recurrent_dropout": 0.4} if dropout else {}
     layer = Bidirectional(CELLS[cell][0](u, sequences=sequences, **rates), merge=merge).seed(1)
-    layer.dtype = dtype
-    X = rng.standard_normal((m, s, e)).astype(dtype)
-    layer.build(X)
-    for value in layer.p.values():
-        value[...] = 0.7 * rng.standard_normal(value.shape)
-    layer.training = dropout
-    mask = make_mask(mask, m, s, rng)
+    X, mask = prepare(layer, (m, s, e), dtype, dropout, mask, rng)
     A = layer(X, **({} if mask is None else {"mask": mask}))
     dA = rng.standard_normal(A.shape).astype(dtype)
     layer.backward(dA)
