@@ -204,11 +204,11 @@ class Recurrent(Layer):
         # ones that carries the bias through the products (R2) and (R7)+(R9)
         Xt1 = self.cache(self.fc, "_Xt", (s, m, e + 1))
         Xt = Xt1[:, :, :e]
-        np.copyto(Xt, batch_major(A))
-        Xt1[:, :, e] = 1.0
+        np.copyto(Xt, batch_major(A))                                         # (R1)
+        Xt1[:, :, e] = 1.0                                                    # (R1)
         Dx = self._dropout_mask("dropout_mask", self.dropout, e)
         if Dx is not None:
-            Xt *= Dx
+            Xt *= Dx                                                          # (R1)
         self._dropout_mask("recurrent_dropout_mask", self.recurrent_dropout, u)
         # (R2) input projection and bias of every step at once: one (s*m, e+1) @ (e+1, G*u)
         # product [X 1] [U; b] (bench/README.md, "Measured choices": the bias)
@@ -216,11 +216,11 @@ class Recurrent(Layer):
         np.copyto(Ub[:e], self.p["U"])
         np.copyto(Ub[e:], self.p["b"])
         Zt = self.cache(self.fc, "_Zt", (s, m, G * u))
-        np.matmul(Xt1.reshape(s * m, e + 1), Ub, out=Zt.reshape(s * m, G * u))
+        np.matmul(Xt1.reshape(s * m, e + 1), Ub, out=Zt.reshape(s * m, G * u))   # (R2)
         # (R3) state buffers of s + 1 steps, entry 0 holding the initial state
         Ht = self.cache(self.fc, "_Ht", (s + 1, m, u))
         h0 = self.initial_state("h", h0)
-        Ht[0] = 0.0 if h0 is None else h0
+        Ht[0] = 0.0 if h0 is None else h0                                     # (R3)
         if mask is not None:
             mask = np.asarray(mask, dtype=bool)
             if mask.shape != (m, s):
@@ -241,7 +241,7 @@ class Recurrent(Layer):
         if self.stateful:
             self.carried = {name: self.fc[name + "T"].copy() for name in self.state_names}
         # (R4) output: every step, or the last state
-        self.fc["A"] = self.fc["h"] if self.sequences else Ht[-1]
+        self.fc["A"] = self.fc["h"] if self.sequences else Ht[-1]             # (R4)
         return self.fc["A"]
 
     @property
@@ -306,14 +306,14 @@ class Recurrent(Layer):
         # (R5) gradient arriving from the output at each step (zero except the last when
         # sequences=False), plus the gradient of the final state from a consumer of the state
         if self.sequences:
-            dAt = batch_major(dA)
+            dAt = batch_major(dA)                                             # (R5)
             if dhT is not None:
                 dAt = dAt.copy()
-                dAt[-1] += dhT
+                dAt[-1] += dhT                                                # (R5)
         else:
             # only the last step receives a gradient: one shared zero block for the others
-            last = dA if dhT is None else dA + dhT
-            dAt = [np.zeros((m, u), dtype=self.dtype)] * (s - 1) + [last]
+            last = dA if dhT is None else dA + dhT                            # (R5)
+            dAt = [np.zeros((m, u), dtype=self.dtype)] * (s - 1) + [last]     # (R5)
         # lean: dz_t overwrites the gate activations of step t (backward_chunks)
         dZt = self.fc["_Zt"] if self.lean else self.cache(self.bc, "_dZt", (s, m, G * u))
         if self.lean:    # dh_t is read only in step t: every step writes the same (m, u) block
@@ -339,10 +339,10 @@ class Recurrent(Layer):
             self.bc["dX"] = None
             return None
         dXt = self.cache(self.bc, "_dXt", (s, m, e))
-        np.matmul(dZt.reshape(s * m, G * u), self.p["U"].T, out=dXt.reshape(s * m, e))
+        np.matmul(dZt.reshape(s * m, G * u), self.p["U"].T, out=dXt.reshape(s * m, e))  # (R6)
         Dx = self.fc["dropout_mask"]
         if Dx is not None:
-            dXt *= Dx
+            dXt *= Dx                                                         # (R6)
         self.bc["dX"] = batch_major(dXt)
         return self.bc["dX"]
 
@@ -417,7 +417,7 @@ class Recurrent(Layer):
         parameter-sized allocation per step; copy g to keep it, as any cache)."""
         s, m, e = self.d["s"], self.d["m"], self.d["e"]
         dUb = self.cache(self.bc, "_dUb", (e + 1, dZ.shape[1]))
-        np.matmul(self.fc["_Xt"].reshape(s * m, e + 1).T, dZ, out=dUb)
+        np.matmul(self.fc["_Xt"].reshape(s * m, e + 1).T, dZ, out=dUb)        # (R7), (R9)
         if any(getattr(self.g.get(k), "base", None) is not dUb for k in ("dU", "db")):
             self.g["dU"], self.g["db"] = dUb[:e], dUb[e:]       # new views only when replaced
 
@@ -426,7 +426,8 @@ class Recurrent(Layer):
         dZ = batch_major(self.bc["dZ"]).reshape(s * m, G * u)    # time-major: a view
         self.input_gradients(dZ)                                               # (R7), (R9)
         # (R8) dV = h_prev^T dZ_h: one product over all steps
-        np.matmul(self.recurrent_operand().T, dZ, out=self.cache(self.g, "dV", self.fs["V"]))
+        np.matmul(self.recurrent_operand().T, dZ,
+                  out=self.cache(self.g, "dV", self.fs["V"]))                 # (R8)
 
     # ------------------------------------------------------------------ cell hooks
     def forward_steps(self, Zt, Ht, maskT, states):
