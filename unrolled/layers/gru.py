@@ -160,9 +160,9 @@ class GRU(Recurrent):
                 or scratch.dtype != self.dtype):
             scratch = self.bc["_chunk"] = np.empty((len(gate), m, u), dtype=self.dtype)
         tmp = scratch[:len(gate)]
-        gates = self.fused_gates([self.recurrent_activation, self.recurrent_activation,
+        activations = self.fused_gates([self.recurrent_activation, self.recurrent_activation,
                                   self.activation])
-        gates.derivative(acts_chunk, None if Zpre is None else Zpre[steps],
+        activations.derivative(acts_chunk, None if Zpre is None else Zpre[steps],
                          out=dZt[steps])                                      # (G6), (G7)
         chunk[:, :, 2] *= np.subtract(1.0, gate[:, :, 1], out=tmp)            # (G6) dz_n
         Hp = self.fc["_Ht"][:-1]

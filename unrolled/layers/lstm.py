@@ -101,19 +101,19 @@ class LSTM(Recurrent):
 
     def forward_steps(self, Zt, Ht, maskT, states):
         s, m, u = self.d["s"], self.d["m"], self.d["u"]
-        V, gates, cell = self.p["V"], self.gate_block(), self.activation
+        V, activations, cell = self.p["V"], self.gate_block(), self.activation
         Ct = self.cache(self.fc, "_Ct", (s + 1, m, u))          # C_0 ... C_s, time-major
         actC = self.cache(self.fc, "_actC", (s, m, u))          # act(C_t), time-major
         C0 = self.initial_state("C", states.get("C0"))
         Ct[0] = 0.0 if C0 is None else C0
-        Zpre = self.cache(self.fc, "_Zpre", Zt.shape) if gates.needs_input else None
+        Zpre = self.cache(self.fc, "_Zpre", Zt.shape) if activations.needs_input else None
         i_times_g = np.empty((m, u), dtype=self.dtype)
         for t in range(s):
             z = Zt[t]
             self.add_recurrent_product(z, Ht, t, V)                       # (L1)
             if Zpre is not None:
                 Zpre[t] = z
-            gates.forward(z)                                              # (L2) in place
+            activations.forward(z)                                        # (L2) in place
             i, f, g, o = z[:, :u], z[:, u:2 * u], z[:, 2 * u:3 * u], z[:, 3 * u:]
             C = np.multiply(f, Ct[t], out=Ct[t + 1])                      # (L3)
             C += np.multiply(i, g, out=i_times_g)                         # (L3)
@@ -139,7 +139,7 @@ class LSTM(Recurrent):
         # dZt first holds the factors [g σ'(z_i), C_{t-1} σ'(z_f), i tanh'(z_g), tC σ'(z_o)] and
         # dCt the factor o tanh'(C_t) of (L8); step t multiplies them by dC_t and dh_t in place.
         factors = dZt.reshape(s, m, 4, u)
-        gates = self.gate_block()
+        activations = self.gate_block()
         # [dC_t, dC_t, dC_t, dh_t]: what multiplies the factors of [i, f, g, o] in step t, so
         # that the step is one multiply on the contiguous row block dz_t (bench/README.md,
         # "Measured choices": the LSTM backward step)
@@ -151,7 +151,7 @@ class LSTM(Recurrent):
                 factors[0].nbytes + acts[0].nbytes, acts, actC):
             gate = acts_chunk.reshape(-1, m, 4, u)    # gate[t - steps.start, :, k]: gate k of step t
             chunk = factors[steps]
-            gates.derivative(acts_chunk, None if Zpre is None else Zpre[steps],
+            activations.derivative(acts_chunk, None if Zpre is None else Zpre[steps],
                              out=dZt[steps])                              # (L10) act'(z)
             chunk[:, :, 0] *= gate[:, :, 2]                               # (L9) di: g
             chunk[:, :, 1] *= Ct[:-1][steps]                              # (L9) df: C_{t-1}
