@@ -82,6 +82,6 @@ def lstm_backward(fc, p, dA, dhT=None, dCT=None):
     dV = sum((fc["hp"][:, t] * Dh).T @ dZ[:, t] for t in range(s))   # (R8)
     bc = {"dA": dA, "dh": stack_steps(dH), "dC": stack_steps(dC_all), "dZ": dZ, "dX": dX,
           "dh0": dh_next, "dC0": dC_next, "dCT": dCT}
-    for k, name in enumerate("ifgo"):
+    for k, name in enumerate("ifgo"):      # bc["di"]: block i of dZ, dL/dz_i (not di of (L9))
         bc["d" + name] = dZ[:, :, k * u:(k + 1) * u]
     return bc, {"dU": dU, "dV": dV, "db": db}
