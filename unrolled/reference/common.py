@@ -23,6 +23,28 @@ def ones_unless(dropout_mask, shape, dtype):
     return np.ones(shape, dtype=dtype) if dropout_mask is None else dropout_mask
 
 
+def forward_inputs(X, V, h0, mask, dropout_mask, recurrent_dropout_mask):
+    """What every forward loop starts from: the real steps (m, s, 1), the two dropout masks (or
+    ones) and h_0 (zeros unless given)."""
+    m, s, e = X.shape
+    u = V.shape[0]
+    real = real_steps(mask, m, s)
+    Dx = ones_unless(dropout_mask, (m, e), X.dtype)
+    Dh = ones_unless(recurrent_dropout_mask, (m, u), X.dtype)
+    h0 = np.zeros((m, u), dtype=X.dtype) if h0 is None else h0
+    return real, Dx, Dh, h0
+
+
+def backward_inputs(fc, V, dhT):
+    """What every backward loop starts from: the real steps, the recurrent dropout mask (or
+    ones) and dh_{s+1 -> s}, the gradient of the final state from outside (zeros unless given)."""
+    m, s, u = fc["h"].shape
+    real = real_steps(fc["mask"], m, s)
+    Dh = ones_unless(fc["recurrent_dropout_mask"], (m, u), V.dtype)
+    dh_next = np.zeros((m, u), dtype=V.dtype) if dhT is None else dhT         # (R5)
+    return real, Dh, dh_next
+
+
 def output_gradient(dA, t, s):
     """(R5) dA_t: step t's slice of dA (sequences=True), or dA at the last step only."""
     if dA.ndim == 3:

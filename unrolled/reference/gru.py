@@ -15,7 +15,7 @@ The fast version is unrolled/layers/gru.py.
 """
 import numpy as np
 
-from .common import (input_side_gradients, ones_unless, output_gradient, real_steps,
+from .common import (backward_inputs, forward_inputs, input_side_gradients, output_gradient,
                      sigmoid, stack_steps)
 
 
@@ -31,12 +31,9 @@ def _cache(X, keep, h, mask, dropout_mask, recurrent_dropout_mask, sequences):
 def gru_reset_after_forward(X, p, h0=None, mask=None, dropout_mask=None,
                             recurrent_dropout_mask=None, sequences=False):
     U, V, b, bh = p["U"], p["V"], p["b"], p["bh"]
-    m, s, e = X.shape
+    s = X.shape[1]
     V_r, V_u, V_n = np.split(V, 3, axis=1)
-    real = real_steps(mask, m, s)
-    Dx = ones_unless(dropout_mask, (m, e), X.dtype)
-    Dh = ones_unless(recurrent_dropout_mask, (m, V.shape[0]), X.dtype)
-    h = np.zeros((m, V.shape[0]), dtype=X.dtype) if h0 is None else h0
+    real, Dx, Dh, h = forward_inputs(X, V, h0, mask, dropout_mask, recurrent_dropout_mask)
     keep = {key: [] for key in ("Z", "gates", "hn", "h", "hp")}
     for t in range(s):
         x, h_in = X[:, t] * Dx, h * Dh                            # (R1), h_{t-1} into V
@@ -59,10 +56,8 @@ def gru_reset_after_forward(X, p, h0=None, mask=None, dropout_mask=None,
 
 def gru_reset_after_backward(fc, p, dA, dhT=None):
     V = p["V"]
-    m, s, units = fc["h"].shape
-    real = real_steps(fc["mask"], m, s)
-    Dh = ones_unless(fc["recurrent_dropout_mask"], (m, units), V.dtype)
-    dh_next = np.zeros((m, units), dtype=V.dtype) if dhT is None else dhT   # (R5) from outside
+    s, units = fc["h"].shape[1:]
+    real, Dh, dh_next = backward_inputs(fc, V, dhT)
     dH, dZ, dHn = [None] * s, [None] * s, [None] * s
     for t in reversed(range(s)):
         r, u, n = fc["r"][:, t], fc["u"][:, t], fc["n"][:, t]
@@ -88,12 +83,9 @@ def gru_reset_after_backward(fc, p, dA, dhT=None):
 def gru_reset_before_forward(X, p, h0=None, mask=None, dropout_mask=None,
                              recurrent_dropout_mask=None, sequences=False):
     U, V, b = p["U"], p["V"], p["b"]
-    m, s, e = X.shape
+    s = X.shape[1]
     V_r, V_u, V_n = np.split(V, 3, axis=1)
-    real = real_steps(mask, m, s)
-    Dx = ones_unless(dropout_mask, (m, e), X.dtype)
-    Dh = ones_unless(recurrent_dropout_mask, (m, V.shape[0]), X.dtype)
-    h = np.zeros((m, V.shape[0]), dtype=X.dtype) if h0 is None else h0
+    real, Dx, Dh, h = forward_inputs(X, V, h0, mask, dropout_mask, recurrent_dropout_mask)
     keep = {key: [] for key in ("Z", "gates", "rh", "h", "hp")}
     for t in range(s):
         x, h_in = X[:, t] * Dx, h * Dh                            # (R1), h_{t-1} into V
@@ -116,11 +108,9 @@ def gru_reset_before_forward(X, p, h0=None, mask=None, dropout_mask=None,
 
 def gru_reset_before_backward(fc, p, dA, dhT=None):
     V = p["V"]
-    m, s, units = fc["h"].shape
+    s, units = fc["h"].shape[1:]
     V_rz, V_n = V[:, :2 * units], V[:, 2 * units:]
-    real = real_steps(fc["mask"], m, s)
-    Dh = ones_unless(fc["recurrent_dropout_mask"], (m, units), V.dtype)
-    dh_next = np.zeros((m, units), dtype=V.dtype) if dhT is None else dhT   # (R5) from outside
+    real, Dh, dh_next = backward_inputs(fc, V, dhT)
     dH, dZ = [None] * s, [None] * s
     for t in reversed(range(s)):
         r, u, n = fc["r"][:, t], fc["u"][:, t], fc["n"][:, t]

@@ -14,20 +14,16 @@ defaults: σ for i, f, o and tanh for g and C. The fast version is unrolled/laye
 """
 import numpy as np
 
-from .common import (input_side_gradients, ones_unless, output_gradient, real_steps,
+from .common import (backward_inputs, forward_inputs, input_side_gradients, output_gradient,
                      sigmoid, stack_steps)
 
 
 def lstm_forward(X, p, h0=None, C0=None, mask=None, dropout_mask=None,
                  recurrent_dropout_mask=None, sequences=False):
     U, V, b = p["U"], p["V"], p["b"]
-    m, s, e = X.shape
-    u = V.shape[0]
-    real = real_steps(mask, m, s)
-    Dx = ones_unless(dropout_mask, (m, e), X.dtype)
-    Dh = ones_unless(recurrent_dropout_mask, (m, u), X.dtype)
-    h = np.zeros((m, u), dtype=X.dtype) if h0 is None else h0
-    C = np.zeros((m, u), dtype=X.dtype) if C0 is None else C0
+    s, u = X.shape[1], V.shape[0]
+    real, Dx, Dh, h = forward_inputs(X, V, h0, mask, dropout_mask, recurrent_dropout_mask)
+    C = np.zeros_like(h) if C0 is None else C0
     keep = {key: [] for key in ("Z", "gates", "C", "Cp", "tC", "h", "hp")}
     for t in range(s):
         x = X[:, t] * Dx                                          # (R1)
@@ -56,12 +52,9 @@ def lstm_forward(X, p, h0=None, C0=None, mask=None, dropout_mask=None,
 
 
 def lstm_backward(fc, p, dA, dhT=None, dCT=None):
-    V = p["V"]
-    m, s, u = fc["h"].shape
-    real = real_steps(fc["mask"], m, s)
-    Dh = ones_unless(fc["recurrent_dropout_mask"], (m, u), V.dtype)
-    dh_next = np.zeros((m, u), dtype=V.dtype) if dhT is None else dhT   # (R5) from outside
-    dC_next = np.zeros((m, u), dtype=V.dtype) if dCT is None else dCT
+    V, (s, u) = p["V"], fc["h"].shape[1:]
+    real, Dh, dh_next = backward_inputs(fc, V, dhT)
+    dC_next = np.zeros_like(dh_next) if dCT is None else dCT              # (R5) from outside
     dH, dC_all, dZ = [None] * s, [None] * s, [None] * s
     for t in reversed(range(s)):
         i, f, g, o = fc["i"][:, t], fc["f"][:, t], fc["g"][:, t], fc["o"][:, t]

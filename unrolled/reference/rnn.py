@@ -18,18 +18,15 @@ The activation is tanh (the layer's default). Returns dictionaries with the keys
 """
 import numpy as np
 
-from .common import input_side_gradients, ones_unless, output_gradient, real_steps, stack_steps
+from .common import (backward_inputs, forward_inputs, input_side_gradients, output_gradient,
+                     stack_steps)
 
 
 def rnn_forward(X, p, h0=None, mask=None, dropout_mask=None, recurrent_dropout_mask=None,
                 sequences=False):
     U, V, b = p["U"], p["V"], p["b"]
-    m, s, e = X.shape
-    u = V.shape[0]
-    real = real_steps(mask, m, s)
-    Dx = ones_unless(dropout_mask, (m, e), X.dtype)
-    Dh = ones_unless(recurrent_dropout_mask, (m, u), X.dtype)
-    h = np.zeros((m, u), dtype=X.dtype) if h0 is None else h0
+    s = X.shape[1]
+    real, Dx, Dh, h = forward_inputs(X, V, h0, mask, dropout_mask, recurrent_dropout_mask)
     Z, H, Hp = [], [], []
     for t in range(s):
         x = X[:, t] * Dx                                          # (R1)
@@ -47,11 +44,8 @@ def rnn_forward(X, p, h0=None, mask=None, dropout_mask=None, recurrent_dropout_m
 
 
 def rnn_backward(fc, p, dA, dhT=None):
-    V = p["V"]
-    m, s, u = fc["h"].shape
-    real = real_steps(fc["mask"], m, s)
-    Dh = ones_unless(fc["recurrent_dropout_mask"], (m, u), V.dtype)
-    dh_next = np.zeros((m, u), dtype=V.dtype) if dhT is None else dhT   # (R5) from outside
+    V, s = p["V"], fc["h"].shape[1]
+    real, Dh, dh_next = backward_inputs(fc, V, dhT)
     dH, dZ = [None] * s, [None] * s
     for t in reversed(range(s)):
         dh = output_gradient(dA, t, s) + dh_next                  # (RNN3)
