@@ -10,7 +10,8 @@ masks) are read from the fast layer's cache and handed to the reference.
 
 Covered: masks (right-padded, left-padded, with gaps, rows without any real step), initial states,
 ``sequences`` both ways, ``lean=True``, chunks of one step and of all steps, ``stateful``, input
-and recurrent dropout, final-state gradients (dhT, dCT), float64 and float32, and with hypothesis
+and recurrent dropout, final-state gradients (dhT, dCT), activations whose derivative needs the
+pre-activation (the branches that keep ``fc["Z"]``), float64 and float32, and with hypothesis
 shapes down to m = 1, s = 1, u = 1. Bidirectional is checked against two cell references, one on
 the sequences reversed within their real steps.
 """
@@ -19,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from unrolled.framework.activations import Sigmoid, Tanh
 from unrolled.layers import GRU, LSTM, RNN, Bidirectional
 from unrolled.layers.bidirectional import take_steps
 from unrolled.reference.bidirectional import (bidirectional_backward, bidirectional_forward,
@@ -27,6 +29,40 @@ from unrolled.reference.gru import (gru_reset_after_backward, gru_reset_after_fo
                                     gru_reset_before_backward, gru_reset_before_forward)
 from unrolled.reference.lstm import lstm_backward, lstm_forward
 from unrolled.reference.rnn import rnn_backward, rnn_forward
+
+class TanhFromZ(Tanh):
+    """tanh whose derivative is taken from the pre-activation (needs_input): the layers then keep
+    fc["Z"] and run their branches for such activations, with the reference's arithmetic."""
+    needs_input = True
+
+    def derivative(self, a, z=None, out=None):
+        return np.subtract(1.0, np.square(np.tanh(z)), out=out)
+
+    def backward(self, da, a, z=None, out=None):
+        out = self.derivative(a, z, out=out)
+        out *= da
+        return out
+
+
+class SigmoidFromZ(Sigmoid):
+    """The sigmoid counterpart of TanhFromZ."""
+    needs_input = True
+
+    def derivative(self, a, z=None, out=None):
+        sig = 0.5 * np.tanh(0.5 * z) + 0.5
+        return np.multiply(sig, 1.0 - sig, out=out)
+
+    def backward(self, da, a, z=None, out=None):
+        out = self.derivative(a, z, out=out)
+        out *= da
+        return out
+
+
+def from_z(cell):
+    """Activation arguments for ``cell`` that compute the same functions from z."""
+    return {"activation": TanhFromZ()} if cell == "rnn" else \
+        {"activation": TanhFromZ(), "recurrent_activation": SigmoidFromZ()}
+
 
 CELLS = {
     "rnn": (lambda u, **kw: RNN(u, **kw), rnn_forward, rnn_backward),
@@ -94,13 +130,15 @@ def prepare(layer, shape, dtype, training, mask_kind, rng):
 
 def compare(cell, m=3, s=5, e=2, u=3, dtype=np.float64, seed=0, sequences=False, mask="none",
             initial=False, lean=False, chunk_bytes=None, dropout=False, final=False,
-            stateful=False):
+            stateful=False, activations_from_z=False):
     """Run the fast layer and the reference on the same data; compare fc, bc and g."""
     dtype = np.dtype(dtype)
     make, ref_forward, ref_backward = CELLS[cell]
     rng = np.random.default_rng(seed)
     rates = {"dropout": 0.3, "recurrent_dropout": 0.4} if dropout else {}
-    layer = make(u, sequences=sequences, lean=lean, stateful=stateful, **rates).seed(seed)
+    options = from_z(cell) if activations_from_z else {}
+    layer = make(u, sequences=sequences, lean=lean, stateful=stateful, **rates, **options)
+    layer.seed(seed)
     if chunk_bytes is not None:
         layer.chunk_bytes = chunk_bytes
     X, mask = prepare(layer, (m, s, e), dtype, dropout, mask, rng)
@@ -128,7 +166,8 @@ def compare(cell, m=3, s=5, e=2, u=3, dtype=np.float64, seed=0, sequences=False,
     ref_bc, ref_g = ref_backward(ref_fc, layer.p, dA, **finals)
     what = f"{cell} {dtype}"
     # the pre-activations of gated cells are kept only when an activation needs them
-    assert_same(fc, ref_fc, what + " fc", dtype, may_be_none={"Z"} if layer.gates > 1 else ())
+    keeps_Z = layer.gates == 1 or activations_from_z
+    assert_same(fc, ref_fc, what + " fc", dtype, may_be_none=() if keeps_Z else {"Z"})
     # lean: dh_t lives only during step t
     assert_same(bc, ref_bc, what + " bc", dtype, may_be_none={"dh"} if lean else ())
     assert_same(g, ref_g, what + " g", dtype)
@@ -151,6 +190,9 @@ OPTIONS = {
     "dropout": {"dropout": True, "sequences": True, "mask": "right"},
     "final_state_gradients": {"final": True},
     "final_sequences_masked": {"final": True, "sequences": True, "mask": "left", "initial": True},
+    "activations_from_z": {"activations_from_z": True, "sequences": True, "mask": "gaps"},
+    "activations_from_z_lean": {"activations_from_z": True, "lean": True, "chunk_bytes": 1,
+                                "initial": True, "final": True},
     "everything": {"sequences": True, "mask": "gaps", "initial": True, "lean": True,
                    "chunk_bytes": 1, "dropout": True, "final": True, "s": 9},
 }
@@ -169,12 +211,13 @@ def test_fast_path_equals_reference(cell, option, dtype):
        e=st.integers(1, 3), u=st.integers(1, 4), dtype=st.sampled_from([np.float64, np.float32]),
        sequences=st.booleans(), mask=st.sampled_from(MASKS), initial=st.booleans(),
        lean=st.booleans(), chunk_bytes=st.sampled_from([None, 1, 64]), dropout=st.booleans(),
-       final=st.booleans(), seed=st.integers(0, 2 ** 16))
+       final=st.booleans(), activations_from_z=st.booleans(), seed=st.integers(0, 2 ** 16))
 def test_fast_path_equals_reference_for_any_shape(cell, m, s, e, u, dtype, sequences, mask,
                                                   initial, lean, chunk_bytes, dropout, final,
-                                                  seed):
+                                                  activations_from_z, seed):
     compare(cell, m=m, s=s, e=e, u=u, dtype=dtype, seed=seed, sequences=sequences, mask=mask,
-            initial=initial, lean=lean, chunk_bytes=chunk_bytes, dropout=dropout, final=final)
+            initial=initial, lean=lean, chunk_bytes=chunk_bytes, dropout=dropout, final=final,
+            activations_from_z=activations_from_z)
 
 
 @pytest.mark.parametrize("cell", list(CELLS))
