@@ -600,6 +600,28 @@ def test_misspelt_initial_state_is_an_error(cell):
         layer(X, h_0=np.ones((M, U)))
 
 
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_final_state_gradients_follow_the_layer_states(cell):
+    """backward accepts one final-state gradient per state of the layer (dhT; an LSTM also dCT)
+    and refuses others by name; bc holds the given ones and no key for states the layer lacks."""
+    layer = _layer(cell, sequences=True)
+    X = _rng(4).standard_normal((M, S, E))
+    _randomize(layer, X)
+    A = layer(X)
+    names = {f"d{name}T" for name in layer.state_names if name != "h"}
+    if cell != "lstm":
+        with pytest.raises(TypeError, match=rf"{layer.label}.*\['dCT'\].*\['dhT'\]"):
+            layer.backward(np.ones_like(A), dCT=np.ones((M, U)))
+    else:
+        with pytest.raises(ValueError, match=r"dCT must have shape \(m, u\)"):
+            layer.backward(np.ones_like(A), dCT=np.ones((M, U + 1)))
+    layer(X)
+    layer.backward(np.ones_like(A), dhT=np.ones((M, U)))
+    assert {k for k in layer.bc if k.endswith("T") and not k.startswith("_")} == names
+    assert all(layer.bc[k] is None for k in names)
+
+
 # --------------------------------------------------------------------------- clipping
 def _gradients(model):
     return [g.copy() for layer in model.layers for g in layer.g.values()]
