@@ -83,7 +83,7 @@ def test_documented_cache_shapes(cell, sequences):
     np.testing.assert_array_equal(layer.fc["hp"][:, 1:], layer.fc["h"][:, :-1])
     np.testing.assert_array_equal(layer.fc["hT"], layer.fc["h"][:, -1])
     if cell == "rnn":
-        assert layer.fc["z"].shape == (M, S, U)
+        assert layer.fc["Z"].shape == (M, S, U)
     if cell == "lstm":
         assert layer.fc["gates"].shape == (M, S, 4 * U)
         for k, name in enumerate("ifgo"):
@@ -95,7 +95,7 @@ def test_documented_cache_shapes(cell, sequences):
         assert layer.fc["CT"].shape == (M, U)
     if cell.startswith("gru"):
         assert layer.fc["gates"].shape == (M, S, 3 * U)
-        for k, name in enumerate("rzn"):
+        for k, name in enumerate("run"):
             assert layer.fc[name].shape == (M, S, U), name
             np.testing.assert_array_equal(layer.fc[name], layer.fc["gates"][:, :, k * U:(k + 1) * U])
         assert layer.fc["hn" if layer.reset_after else "rh"].shape == (M, S, U)
@@ -262,7 +262,7 @@ def test_backward_in_chunks_and_lean_equal_all_steps_at_once(cell, options):
         dX = layer.backward(R, **finals).copy()
         layer.compute_gradients()
         grads = {k: v.copy() for k, v in layer.g.items()}
-        kept = [k for k in ("dh", "dZ", "dh0", "dC", "dC0", "dNr") if k in layer.bc]
+        kept = [k for k in ("dh", "dZ", "dh0", "dC", "dC0", "dhn") if k in layer.bc]
         assert (layer.bc["dh"] is None) == lean   # lean keeps dh_t only during step t
         kept = [k for k in kept if k != "dh" or not lean]
         results.append((A, dX, grads, {k: np.copy(layer.bc[k]) for k in kept}))
@@ -294,9 +294,9 @@ def test_lean_backward_overwrites_the_gate_caches_and_says_so(cell):
     readable = {k: layer.fc[k] for k in ("h", "hp", "X")}
     layer.backward(R)
     assert np.shares_memory(layer.bc["dZ"], gate_memory)
-    expected_spent = {"rnn": {"z"}, "lstm": {"gates", "i", "f", "g", "o", "tC"},
-                      "gru_reset_after": {"gates", "r", "z", "n", "hn"},
-                      "gru_reset_before": {"gates", "r", "z", "n"}}[cell]
+    expected_spent = {"rnn": {"Z"}, "lstm": {"gates", "i", "f", "g", "o", "tC"},
+                      "gru_reset_after": {"gates", "r", "u", "n", "hn"},
+                      "gru_reset_before": {"gates", "r", "u", "n"}}[cell]
     assert {k for k, v in layer.fc.items() if v is None and not k.startswith("_")} >= expected_spent
     assert layer.bc["dh"] is None and layer.bc["dZ"].shape == (M, S, GATES[cell] * U)
     for key, value in readable.items():       # what the parameter gradients read stays
@@ -304,7 +304,7 @@ def test_lean_backward_overwrites_the_gate_caches_and_says_so(cell):
     with pytest.raises(RuntimeError, match=layer.label + ".*new, complete forward pass"):
         layer.backward(R)
     layer(X)
-    assert layer.fc["gates" if cell != "rnn" else "z"] is not None
+    assert layer.fc["gates" if cell != "rnn" else "Z"] is not None
     layer.backward(R)                         # a new forward makes backward valid again
 
     plain = _layer(cell, sequences=True)
@@ -431,6 +431,26 @@ def test_stateful_halves_equal_the_full_sequence(cell):
     h0 = np.zeros((M, U))
     kwargs = {"h0": h0, "C0": np.zeros((M, U))} if cell == "lstm" else {"h0": h0}
     np.testing.assert_array_equal(carried(X[:, :S], **kwargs), first)
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_stateful_layer_refuses_a_new_batch_size_until_reset(cell):
+    """A carried state continues row i of the last batch in row i of the next one: a batch of
+    another size is an error naming the layer, both sizes and the way out, not a silent restart
+    from zeros. ``carried`` is a public {state name: (m, u) array} dictionary."""
+    X = _rng(8).standard_normal((M, S, E))
+    layer = _layer(cell, sequences=True, stateful=True)
+    _randomize(layer, X)
+    assert set(layer.carried) == set(layer.state_names)
+    for name in layer.state_names:
+        np.testing.assert_array_equal(layer.carried[name], layer.fc[name + "T"])
+    with pytest.raises(ValueError, match=rf"{layer.label}.*batches of {M} sequences.*batch of "
+                                         rf"{M - 1}.*reset_state\(\).*reset_states\(\)"):
+        layer(X[:M - 1])
+    layer.reset_state()
+    fresh = _layer(cell, sequences=True)
+    _randomize(fresh, X)
+    np.testing.assert_array_equal(layer(X[:M - 1]), fresh(X[:M - 1]))   # from zeros again
 
 
 def test_non_stateful_layer_does_not_carry():
@@ -578,6 +598,28 @@ def test_misspelt_initial_state_is_an_error(cell):
     layer(X)
     with pytest.raises(TypeError, match="h_0"):
         layer(X, h_0=np.ones((M, U)))
+
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_final_state_gradients_follow_the_layer_states(cell):
+    """backward accepts one final-state gradient per state of the layer (dhT; an LSTM also dCT)
+    and refuses others by name; bc holds the given ones and no key for states the layer lacks."""
+    layer = _layer(cell, sequences=True)
+    X = _rng(4).standard_normal((M, S, E))
+    _randomize(layer, X)
+    A = layer(X)
+    names = {f"d{name}T" for name in layer.state_names if name != "h"}
+    if cell != "lstm":
+        with pytest.raises(TypeError, match=rf"{layer.label}.*\['dCT'\].*\['dhT'\]"):
+            layer.backward(np.ones_like(A), dCT=np.ones((M, U)))
+    else:
+        with pytest.raises(ValueError, match=r"dCT must have shape \(m, u\)"):
+            layer.backward(np.ones_like(A), dCT=np.ones((M, U + 1)))
+    layer(X)
+    layer.backward(np.ones_like(A), dhT=np.ones((M, U)))
+    assert {k for k in layer.bc if k.endswith("T") and not k.startswith("_")} == names
+    assert all(layer.bc[k] is None for k in names)
 
 
 # --------------------------------------------------------------------------- clipping

@@ -109,7 +109,7 @@ def test_gradcheck_rnn_relu():
     layer(X)
     layer.p["b"][...] = 0.05
     layer(X, h0=np.full((M, U), 0.1))
-    assert np.min(np.abs(layer.fc["z"])) > 1e-4      # no pre-activation sits on the kink
+    assert np.min(np.abs(layer.fc["Z"])) > 1e-4      # no pre-activation sits on the kink
     result = gradcheck(layer, X, inputs={"h0": np.full((M, U), 0.1)})
     assert result.worst < TOL, repr(result)
 

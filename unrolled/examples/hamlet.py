@@ -37,6 +37,7 @@ def sample(model, ds, start, length, temperature, rng):
     """Continue the text ``start`` by ``length`` characters drawn from the model."""
     lstm, dense = model.layers
     x = ds.one_hot(ds.encode(start))[None].astype(model.dtype)    # (1, len(start), vocab)
+    lstm.reset_state()                           # start from zeros, not the training streams
     h = C = None
     out = []
     for _ in range(length):

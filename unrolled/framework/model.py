@@ -414,6 +414,7 @@ class Model:
         """Shape of the outputs for inputs X (one sample through the model, evaluation mode;
         states carried by stateful layers are kept as they were)."""
         carried = [(l, l.carried) for l in self.layers if getattr(l, "stateful", False)]
+        self.reset_states()          # a one-sample probe cannot continue a carried batch
         A = self._probe(X)
         for layer, state in carried:
             layer.carried = state

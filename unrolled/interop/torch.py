@@ -15,7 +15,7 @@ PyTorch                                    unrolled
 ``nn.Linear`` + activation module          ``Dense(u, activation=...)`` (folded, see below)
 ``nn.RNN(e, u, nonlinearity)``             ``RNN(u, activation="tanh" | "relu")``
 ``nn.LSTM(e, u)``                          ``LSTM(u)``, gate order i, f, g, o in both
-``nn.GRU(e, u)``                           ``GRU(u, reset_after=True)``, gate order r, z, n in both
+``nn.GRU(e, u)``                           ``GRU(u, reset_after=True)``, gate order r, z, n (ours: r, u, n)
 ``weight_ih_l0 (G*u, e)``                  ``U (e, G*u) = weight_ih_l0.T``
 ``weight_hh_l0 (G*u, u)``                  ``V (u, G*u) = weight_hh_l0.T``
 ``bias_ih_l0 + bias_hh_l0 (G*u,)``         ``b (1, G*u)`` (RNN, LSTM: one folded bias)

@@ -50,6 +50,11 @@ class Bidirectional(Layer):
     With ``sequences=False`` the forward part is the last (real) state and the backward part the
     backward layer's final state, which has read the sequence down to its first step.
 
+    Cache entries: ``fc["X"]``, ``fc["mask"]`` (the sequence mask or None), ``fc["A"]``,
+    ``fc["reverse_index"] (m, s)`` (step t of a reversed sequence is step
+    ``reverse_index[i, t]`` of the original); ``bc["dA"]``, ``bc["dX"]``. The reference that
+    composes two cell references is unrolled/reference/bidirectional.py.
+
     Parameters are the two layers' own, exposed as ``p["forward.U"]``, ``p["backward.U"]``...
     (the same arrays), with gradients ``g["dforward.U"]``...; the inner layers stay readable as
     ``forward_layer`` and ``backward_layer`` with all their caches.
@@ -107,6 +112,9 @@ class Bidirectional(Layer):
         idx = self.fc["reverse_index"] = reversal_index(
             None if mask is None else np.asarray(mask, dtype=bool), m, s)
         self.fc["X"] = A
+        self.fc["mask"] = None if mask is None else np.asarray(mask, dtype=bool)
+        for inner in self.layers:              # training mode (dropout) reaches both directions
+            inner.training = self.training
         kw = {} if mask is None else {"mask": mask}
         Hf = self.forward_layer.forward(A, **kw)                                   # (B2)
         Hb = self.backward_layer.forward(take_steps(A, idx), **kw)                 # (B1)

@@ -22,12 +22,21 @@ class LSTM(Recurrent):
     ``fc["i"]`` ...           ``(m, s, u)``   views of one gate each (``i``, ``f``, ``g``, ``o``)
     ``fc["C"]``               ``(m, s, u)``   cell state; ``fc["Cp"]`` previous cell state
     ``fc["tC"]``              ``(m, s, u)``   act(C_t)
+    ``fc["Z"]``               ``(m, s, 4u)``  pre-activations, only when a gate activation needs
+                                              them (else None)
     ``fc["h"]``               ``(m, s, u)``   hidden state; ``fc["hp"]`` previous hidden state
     ``fc["hT"], fc["CT"]``    ``(m, u)``      final states
+    ``fc["A"]``, masks        as in RNN       output, ``fc["mask"]``, ``fc["dropout_mask"]``,
+                                              ``fc["recurrent_dropout_mask"]``
+    ``bc["dA"], bc["dX"]``    as in RNN       gradients at the output and to the input
     ``bc["dh"]``              ``(m, s, u)``   dL/dh_t (from the output and from step t + 1)
     ``bc["dC"]``              ``(m, s, u)``   dL/dC_t
-    ``bc["dZ"]``              ``(m, s, 4u)``  gate pre-activation gradients [di df dg do]
+    ``bc["dZ"]``              ``(m, s, 4u)``  gate pre-activation gradients [dz_i dz_f dz_g dz_o]
+    ``bc["di"]`` ...          ``(m, s, u)``   views of one block of ``bc["dZ"]`` each (``di``,
+                                              ``df``, ``dg``, ``do``): dL/dz of that gate
+    ``bc["dCT"]``             ``(m, u)``      the ``dCT`` given to ``backward`` (or None)
     ``bc["dh0"], bc["dC0"]``  ``(m, u)``      gradients of the initial states
+    ``g["dU"]`` ...           like ``p``      ``g["dU"]``, ``g["dV"]``, ``g["db"]``
     ========================  ==============  ==========================================
 
     Equations (numbers in the comments below and in docs/layers/lstm.md)::
@@ -83,84 +92,88 @@ class LSTM(Recurrent):
     def forward(self, A, h0=None, C0=None, mask=None):
         return super().forward(A, h0=h0, mask=mask, C0=C0)
 
+    def backward(self, dA, dhT=None, dCT=None):
+        return super().backward(dA, dhT=dhT, dCT=dCT)
+
     def gate_block(self):
         """The four gate activations as one :class:`GateActivations` (4 calls a step by default)."""
         return self.fused_gates([self.gate_activations[k] for k in GATES])
 
     def forward_steps(self, Zt, Ht, maskT, states):
         s, m, u = self.d["s"], self.d["m"], self.d["u"]
-        V, gates, cell = self.p["V"], self.gate_block(), self.activation
-        Ct = self.cache(self.fc, "_Ct", (s + 1, m, u))
-        tCt = self.cache(self.fc, "_tCt", (s, m, u))
+        V, activations, cell = self.p["V"], self.gate_block(), self.activation
+        Ct = self.cache(self.fc, "_Ct", (s + 1, m, u))          # C_0 ... C_s, time-major
+        actC = self.cache(self.fc, "_actC", (s, m, u))          # act(C_t), time-major
         C0 = self.initial_state("C", states.get("C0"))
         Ct[0] = 0.0 if C0 is None else C0
-        Zpre = self.cache(self.fc, "_Zpre", Zt.shape) if gates.needs_input else None
-        ig = np.empty((m, u), dtype=self.dtype)
+        Zpre = self.cache(self.fc, "_Zpre", Zt.shape) if activations.needs_input else None
+        i_times_g = np.empty((m, u), dtype=self.dtype)
         for t in range(s):
             z = Zt[t]
             self.add_recurrent_product(z, Ht, t, V)                       # (L1)
             if Zpre is not None:
                 Zpre[t] = z
-            gates.forward(z)                                              # (L2) in place
+            activations.forward(z)                                        # (L2) in place
             i, f, g, o = z[:, :u], z[:, u:2 * u], z[:, 2 * u:3 * u], z[:, 3 * u:]
             C = np.multiply(f, Ct[t], out=Ct[t + 1])                      # (L3)
-            C += np.multiply(i, g, out=ig)
-            self.keep_padded(C, Ct[t], maskT, t)
-            cell.forward(C, out=tCt[t])                                   # (L4)
-            np.multiply(o, tCt[t], out=Ht[t + 1])                         # (L5)
-            self.keep_padded(Ht[t + 1], Ht[t], maskT, t)
-        gates = self.fc["gates"] = batch_major(Zt)
-        for k, name in enumerate(GATES):
-            self.fc[name] = gates[:, :, k * u:(k + 1) * u]
-        self.fc["pre"] = None if Zpre is None else batch_major(Zpre)
+            C += np.multiply(i, g, out=i_times_g)                         # (L3)
+            self.keep_padded(C, Ct[t], maskT, t)                          # (R10)
+            cell.forward(C, out=actC[t])                                  # (L4)
+            np.multiply(o, actC[t], out=Ht[t + 1])                        # (L5)
+            self.keep_padded(Ht[t + 1], Ht[t], maskT, t)                  # (R10)
+        self.fc["gates"] = batch_major(Zt)
+        self.fc["Z"] = None if Zpre is None else batch_major(Zpre)
         self.fc["C"], self.fc["Cp"] = batch_major(Ct[1:]), batch_major(Ct[:-1])
-        self.fc["tC"] = batch_major(tCt)
+        self.fc["tC"] = batch_major(actC)
         self.fc["CT"] = Ct[-1]
 
     def backward_steps(self, dAt, dZt, dHt, maskT):
         s, m, u = self.d["s"], self.d["m"], self.d["u"]
         VT, cell = self.bc["_VT"], self.activation
-        Gt, Ct, tCt = self.fc["_Zt"], self.fc["_Ct"], self.fc["_tCt"]
-        Zpre = None if self.fc.get("pre") is None else self.fc["_Zpre"]
+        acts, Ct, actC = self.fc["_Zt"], self.fc["_Ct"], self.fc["_actC"]   # time-major caches
+        Zpre = None if self.fc.get("Z") is None else self.fc["_Zpre"]
         # lean: dC_t overwrites act(C_t), as dz_t overwrites the gates (backward_chunks)
-        dCt = tCt if self.lean else self.cache(self.bc, "_dCt", (s, m, u))
-        # Everything in dz_t that does not depend on dh_t or dC_t, for a chunk of steps at once (a
-        # few calls on whole arrays instead of many small ones per step): dZt first holds the
-        #   factors [g σ'(z_i), C_{t-1} σ'(z_f), i tanh'(z_g), tC σ'(z_o)]   (L7), (L9), (L10)
-        # and dCt the factor o tanh'(C) of (L8); step t multiplies them by dC_t and dh_t in place.
-        F = dZt.reshape(s, m, 4, u)
-        gates = self.gate_block()
-        # [dC_t, dC_t, dC_t, dh_t] of the step, so that (L7)-(L10) is one multiply on the contiguous
-        # row block dz_t: two multiplies on its gate blocks took 1.6-3.0x longer (ufuncs on column
-        # blocks of fused rows go through NumPy's buffers; bench/micro.py)
-        dCdh = np.empty((m, 4, u), dtype=self.dtype)
+        dCt = actC if self.lean else self.cache(self.bc, "_dCt", (s, m, u))
+        # Everything in dz_t that depends on neither dh_t nor dC_t is computed for a chunk of
+        # steps at once (a few calls on whole arrays instead of many small ones per step):
+        # dZt first holds the factors [g σ'(z_i), C_{t-1} σ'(z_f), i tanh'(z_g), tC σ'(z_o)] and
+        # dCt the factor o tanh'(C_t) of (L8); step t multiplies them by dC_t and dh_t in place.
+        factors = dZt.reshape(s, m, 4, u)
+        activations = self.gate_block()
+        # [dC_t, dC_t, dC_t, dh_t]: what multiplies the factors of [i, f, g, o] in step t, so
+        # that the step is one multiply on the contiguous row block dz_t (bench/README.md,
+        # "Measured choices": the LSTM backward step)
+        upstream = np.empty((m, 4, u), dtype=self.dtype)
         dh_next = np.zeros((m, u), dtype=self.dtype)
         dCT = self.bc.get("dCT")
         dC_next = np.zeros((m, u), dtype=self.dtype) if dCT is None else np.array(dCT, dtype=self.dtype)
-        for steps, (Gs, tCs) in self.backward_chunks(F[0].nbytes + Gt[0].nbytes, Gt, tCt):
-            G, Fs = Gs.reshape(-1, m, 4, u), F[steps]      # this chunk's steps: G[t - steps.start]
-            gates.derivative(Gs, None if Zpre is None else Zpre[steps], out=dZt[steps])
-            Fs[:, :, 0] *= G[:, :, 2]
-            Fs[:, :, 1] *= Ct[:-1][steps]
-            Fs[:, :, 2] *= G[:, :, 0]
-            Fs[:, :, 3] *= tCs
-            cell.backward(G[:, :, 3], tCs, Ct[1:][steps], out=dCt[steps])
+        for steps, (acts_chunk, actC_chunk) in self.backward_chunks(
+                factors[0].nbytes + acts[0].nbytes, acts, actC):
+            gate = acts_chunk.reshape(-1, m, 4, u)    # gate[t - steps.start, :, k]: gate k of step t
+            chunk = factors[steps]
+            activations.derivative(acts_chunk, None if Zpre is None else Zpre[steps],
+                             out=dZt[steps])                              # (L10) act'(z)
+            chunk[:, :, 0] *= gate[:, :, 2]                               # (L9) di: g
+            chunk[:, :, 1] *= Ct[:-1][steps]                              # (L9) df: C_{t-1}
+            chunk[:, :, 2] *= gate[:, :, 0]                               # (L9) dg: i
+            chunk[:, :, 3] *= actC_chunk                                  # (L7) do: tC
+            cell.backward(gate[:, :, 3], actC_chunk, Ct[1:][steps], out=dCt[steps])  # (L8) o tC'
             for t in reversed(range(steps.start, steps.stop)):
                 dh = np.add(dAt[t], dh_next, out=dHt[t])                      # (L6)
-                if maskT is not None:
-                    carry_h, dh = dh * ~maskT[t], dh * maskT[t]
-                    carry_C, dC_next = dC_next * ~maskT[t], dC_next * maskT[t]
+                dh, dh_padded = self.split_padded(dh, maskT, t)               # (R11)
+                dC_next, dC_padded = self.split_padded(dC_next, maskT, t)     # (R11)
                 dC = dCt[t]
                 dC *= dh                                                      # (L8)
-                dC += dC_next
-                np.copyto(dCdh[:, :3], dC[:, None])
-                np.copyto(dCdh[:, 3], dh)
-                F[t] *= dCdh                                  # (L7), (L9), (L10): [di df dg do]
-                dC_next = np.multiply(dC, G[t - steps.start][:, 1], out=dC_next)   # (L11)
+                dC += dC_next                                                 # (L8)
+                np.copyto(upstream[:, :3], dC[:, None])                       # (L9)
+                np.copyto(upstream[:, 3], dh)                                 # (L7)
+                factors[t] *= upstream                                # (L7), (L9), (L10)
+                f = gate[t - steps.start][:, 1]
+                dC_next = np.multiply(dC, f, out=dC_next)                     # (L11)
                 self.recurrent_gradient(dZt[t], VT, out=dh_next)              # (L12)
-                if maskT is not None:
-                    dh_next += carry_h
-                    dC_next += carry_C
+                if dh_padded is not None:
+                    dh_next += dh_padded                                      # (R11)
+                    dC_next += dC_padded                                      # (R11)
         self.bc["dC"] = batch_major(dCt)
         self.bc["dh0"], self.bc["dC0"] = dh_next, dC_next
 

@@ -34,9 +34,9 @@ class GateActivations:
     tanh (the defaults of LSTM and GRU), the whole block is one ``tanh`` and three ufunc calls on
     contiguous memory, through ``sigmoid(z) = 0.5 tanh(0.5 z) + 0.5`` and ``tanh(z) = 1 tanh(1 z) + 0``:
     ``a = alpha tanh(alpha z) + beta`` with ``alpha``, ``beta`` per column, and the derivative
-    from the output is ``alpha^2 - (a - beta)^2`` (``a (1 - a)``, resp. ``1 - a^2``). One call per
-    gate group on strided column blocks took 1.4-1.8x longer for the four LSTM gates of a step
-    (bench/README.md, "Measured choices").
+    from the output is ``alpha^2 - (a - beta)^2`` (``a (1 - a)``, resp. ``1 - a^2``). Faster than
+    one call per gate group on strided column blocks (bench/README.md, "Measured choices": the
+    four LSTM gate activations).
     Other activations: adjacent gates with the same activation share one call.
     """
 
@@ -73,9 +73,8 @@ class GateActivations:
 
     def rows_of(self, z):
         """``alpha`` and ``beta`` for ``z``: repeated over its rows (built once per row count)
-        while they are small, else one row. A ufunc with an operand of the same shape ran about
-        2x faster here than with one row broadcast over many; above 256 KiB the two copies no
-        longer fit the CPU cache beside ``z`` and were slower (bench/micro.py)."""
+        while they are at most ``tile_bytes``, else one row broadcast over the rows
+        (bench/README.md, "Measured choices": the per-column scale)."""
         rows = z.shape[-2] if z.ndim > 1 else 1
         if rows * self.alpha.nbytes > self.tile_bytes:
             return self.alpha, self.beta
@@ -112,7 +111,7 @@ class Recurrent(Layer):
     """
 
     gates = 1
-    gate_names = ("h",)
+    gate_names = ()          # gated cells: fc[name], bc["d" + name] are views of one gate block
     weight_names = ("U", "V")
     chunk_bytes = 1 << 19    # backward: steps prepared together (see backward_chunks)
     supports_mask = True
@@ -134,7 +133,7 @@ class Recurrent(Layer):
         self.recurrent_initializer = get_initializer(recurrent_initializer, self.label)
         self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
         self.stateful = bool(stateful)
-        self.carried = None   # final states carried to the next batch when stateful
+        self.carried = None   # stateful: {state name: (m, u) final state} for the next batch
         self.lean = bool(lean)
         self.backward_ready = False   # a complete forward pass whose caches backward may use
 
@@ -161,12 +160,19 @@ class Recurrent(Layer):
 
     # ------------------------------------------------------------------ forward
     def initial_state(self, name, value):
-        """(m, u) initial state from a keyword argument, the stateful carry, or zeros."""
+        """(m, u) initial state from a keyword argument, the stateful carry, or zeros.
+
+        A stateful layer continues each row of the last batch in the same row of this one, so a
+        batch of another size is an error, not a silent restart from zeros."""
         m, u = self.d["m"], self.d["u"]
         if value is None and self.stateful and self.carried is not None:
             value = self.carried.get(name)
-            if value is not None and value.shape != (m, u):
-                value = None   # batch size changed: start again from zeros
+            if value is not None and value.shape[0] != m:
+                raise ValueError(
+                    f"{self.label}: stateful layer carries its state {name} for batches of "
+                    f"{value.shape[0]} sequences from the last batch, got a batch of {m}; keep the "
+                    f"batch size, or forget the carried state first with layer.reset_state() "
+                    f"(model.reset_states() for a model)")
         if value is None:
             return None
         value = np.asarray(value)
@@ -198,24 +204,23 @@ class Recurrent(Layer):
         # ones that carries the bias through the products (R2) and (R7)+(R9)
         Xt1 = self.cache(self.fc, "_Xt", (s, m, e + 1))
         Xt = Xt1[:, :, :e]
-        np.copyto(Xt, batch_major(A))
-        Xt1[:, :, e] = 1.0
+        np.copyto(Xt, batch_major(A))                                         # (R1)
+        Xt1[:, :, e] = 1.0                                                    # (R1)
         Dx = self._dropout_mask("dropout_mask", self.dropout, e)
         if Dx is not None:
-            Xt *= Dx
+            Xt *= Dx                                                          # (R1)
         self._dropout_mask("recurrent_dropout_mask", self.recurrent_dropout, u)
         # (R2) input projection and bias of every step at once: one (s*m, e+1) @ (e+1, G*u)
-        # product [X 1] [U; b]. Adding b afterwards took one more pass over all of Z, 2-3% of an
-        # LSTM training step at M and L (bench/README.md, "Measured choices")
+        # product [X 1] [U; b] (bench/README.md, "Measured choices": the bias)
         Ub = self.cache(self.fc, "_Ub", (e + 1, G * u))
         np.copyto(Ub[:e], self.p["U"])
         np.copyto(Ub[e:], self.p["b"])
         Zt = self.cache(self.fc, "_Zt", (s, m, G * u))
-        np.matmul(Xt1.reshape(s * m, e + 1), Ub, out=Zt.reshape(s * m, G * u))
+        np.matmul(Xt1.reshape(s * m, e + 1), Ub, out=Zt.reshape(s * m, G * u))   # (R2)
         # (R3) state buffers of s + 1 steps, entry 0 holding the initial state
         Ht = self.cache(self.fc, "_Ht", (s + 1, m, u))
         h0 = self.initial_state("h", h0)
-        Ht[0] = 0.0 if h0 is None else h0
+        Ht[0] = 0.0 if h0 is None else h0                                     # (R3)
         if mask is not None:
             mask = np.asarray(mask, dtype=bool)
             if mask.shape != (m, s):
@@ -227,6 +232,8 @@ class Recurrent(Layer):
         self.fc["_maskT"] = maskT
         self.cache(self.fc, "_hV", (m, G * u))     # scratch of the per-step recurrent product
         self.forward_steps(Zt, Ht, maskT, states)                # cell-specific (per-step loop)
+        for k, name in enumerate(self.gate_names):      # one view of the gates per gate
+            self.fc[name] = self.fc["gates"][:, :, k * u:(k + 1) * u]
         self.fc["h"] = batch_major(Ht[1:])
         self.fc["hp"] = batch_major(Ht[:-1])
         self.fc["hT"] = Ht[-1]
@@ -234,7 +241,7 @@ class Recurrent(Layer):
         if self.stateful:
             self.carried = {name: self.fc[name + "T"].copy() for name in self.state_names}
         # (R4) output: every step, or the last state
-        self.fc["A"] = self.fc["h"] if self.sequences else Ht[-1]
+        self.fc["A"] = self.fc["h"] if self.sequences else Ht[-1]             # (R4)
         return self.fc["A"]
 
     @property
@@ -253,17 +260,26 @@ class Recurrent(Layer):
 
     @staticmethod
     def keep_padded(new, old, maskT, t):
-        """Padded steps keep the previous state: new = old where mask is False."""
+        """(R10) Padded steps keep the previous state: new = old where mask is False."""
         if maskT is not None:
-            np.copyto(new, old, where=~maskT[t])
+            np.copyto(new, old, where=~maskT[t])                              # (R10)
+
+    @staticmethod
+    def split_padded(grad, maskT, t):
+        """(R11) ``grad`` on the real rows of step t (zero on padded ones), and the part that a
+        padded step hands on unchanged to step t - 1 (None without a mask)."""
+        if maskT is None:
+            return grad, None
+        return grad * maskT[t], grad * ~maskT[t]                               # (R11)
 
     # ------------------------------------------------------------------ backward
-    def backward(self, dA, dhT=None, dCT=None):
+    def backward(self, dA, dhT=None, **state_grads):
         """Gradient to the input from dA = dL/d(output).
 
-        ``dhT`` (and ``dCT`` for LSTM), each ``(m, u)``, are gradients with respect to the final
-        states from a consumer of ``layer.state``, e.g. a decoder that started from them
-        (encoder-decoder): they enter the last step as the "future" gradient.
+        ``dhT`` (m, u), and for a layer with more states (LSTM: ``dCT``) one such keyword per
+        state, are gradients with respect to the final states from a consumer of
+        ``layer.state``, e.g. a decoder that started from them (encoder-decoder): they enter the
+        last step as the "future" gradient. The cell reads them from ``bc``.
         """
         m, s, e, u, G = self.d["m"], self.d["s"], self.d["e"], self.d["u"], self.gates
         expected = self.fs["A"]
@@ -271,9 +287,12 @@ class Recurrent(Layer):
             dA = np.zeros(expected, dtype=self.dtype)
         if dA.shape != expected:
             raise ValueError(f"{self.label}: backward expected dA of shape {expected}, got {dA.shape}")
-        for name, grad in (("dhT", dhT), ("dCT", dCT)):
-            if name == "dCT" and grad is not None and "C" not in self.state_names:
-                raise ValueError(f"{self.label}: has no cell state; dCT is for LSTM")
+        allowed = {f"d{name}T" for name in self.state_names if name != "h"}
+        unknown = sorted(set(state_grads) - allowed)
+        if unknown:
+            raise TypeError(f"{self.label}: unknown backward arguments {unknown}; final-state "
+                            f"gradients are {sorted(allowed | {'dhT'})}")
+        for name, grad in (("dhT", dhT), *sorted(state_grads.items())):
             if grad is not None and np.shape(grad) != (m, u):
                 raise ValueError(f"{self.label}: {name} must have shape (m, u) = {(m, u)}, "
                                  f"got {np.shape(grad)}")
@@ -282,18 +301,19 @@ class Recurrent(Layer):
                                f"last forward pass failed, or lean=True and the last backward "
                                f"overwrote the gate caches with gradients)")
         self.bc["dA"] = dA
-        self.bc["dCT"] = dCT
+        for name in sorted(allowed):
+            self.bc[name] = state_grads.get(name)
         # (R5) gradient arriving from the output at each step (zero except the last when
         # sequences=False), plus the gradient of the final state from a consumer of the state
         if self.sequences:
-            dAt = batch_major(dA)
+            dAt = batch_major(dA)                                             # (R5)
             if dhT is not None:
                 dAt = dAt.copy()
-                dAt[-1] += dhT
+                dAt[-1] += dhT                                                # (R5)
         else:
             # only the last step receives a gradient: one shared zero block for the others
-            last = dA if dhT is None else dA + dhT
-            dAt = [np.zeros((m, u), dtype=self.dtype)] * (s - 1) + [last]
+            last = dA if dhT is None else dA + dhT                            # (R5)
+            dAt = [np.zeros((m, u), dtype=self.dtype)] * (s - 1) + [last]     # (R5)
         # lean: dz_t overwrites the gate activations of step t (backward_chunks)
         dZt = self.fc["_Zt"] if self.lean else self.cache(self.bc, "_dZt", (s, m, G * u))
         if self.lean:    # dh_t is read only in step t: every step writes the same (m, u) block
@@ -301,9 +321,8 @@ class Recurrent(Layer):
             dHt = np.lib.stride_tricks.as_strided(block, (s, m, u), (0, *block.strides))
         else:
             dHt = self.cache(self.bc, "_dHt", (s, m, u))
-        # V^T as a contiguous copy, once per pass: the per-step dz V^T then reads its operand in
-        # order (about 1.3x faster in float32, a few % in float64, than through the transposed
-        # view; bench/README.md)
+        # V^T as a contiguous copy, once per pass, read in order by every step's dz V^T
+        # (bench/README.md, "Measured choices": dz_t V^T)
         self.bc["_VT"] = np.ascontiguousarray(self.p["V"].T)
         self.backward_steps(dAt, dZt, dHt, self.fc["_maskT"])     # cell-specific (reverse loop)
         if self.lean:
@@ -312,16 +331,18 @@ class Recurrent(Layer):
             self.backward_ready = False
         self.bc["dh"] = None if self.lean else batch_major(dHt)
         self.bc["dZ"] = batch_major(dZt)
+        for k, name in enumerate(self.gate_names):      # one view of dZ per gate
+            self.bc["d" + name] = self.bc["dZ"][:, :, k * u:(k + 1) * u]
         # (R6) gradient to the previous layer: one (s*m, G*u) @ (G*u, e) product (skipped for
         # the model's first layer, whose input needs no gradient)
         if not self.input_gradient:
             self.bc["dX"] = None
             return None
         dXt = self.cache(self.bc, "_dXt", (s, m, e))
-        np.matmul(dZt.reshape(s * m, G * u), self.p["U"].T, out=dXt.reshape(s * m, e))
+        np.matmul(dZt.reshape(s * m, G * u), self.p["U"].T, out=dXt.reshape(s * m, e))  # (R6)
         Dx = self.fc["dropout_mask"]
         if Dx is not None:
-            dXt *= Dx
+            dXt *= Dx                                                         # (R6)
         self.bc["dX"] = batch_major(dXt)
         return self.bc["dX"]
 
@@ -339,9 +360,8 @@ class Recurrent(Layer):
         chunk of each time-major forward array in ``spent``.
 
         A cell prepares the step-independent factors of one slice, then walks its steps: the
-        factors are still in the CPU cache when the loop reads them. Against one slice of all
-        steps this made the LSTM-L backward 10-20% faster here, with no clear change at M
-        (bench/micro.py; bench/README.md, "Measured choices").
+        factors are still in the CPU cache when the loop reads them (bench/README.md, "Measured
+        choices": chunks of steps).
 
         ``spent`` are the forward arrays that the backward pass overwrites with gradients when
         ``lean=True``: their chunks are then copies in a reused chunk-sized scratch, taken before
@@ -350,9 +370,8 @@ class Recurrent(Layer):
         """
         s = self.d["s"]
         k = max(1, min(s, self.chunk_bytes // max(1, bytes_per_step)))
-        # lean: the copies of a chunk stay under an eighth of the overwritten arrays. With a
-        # quarter, these copies and NumPy's buffers for the chunk's column-block ufuncs took a
-        # lean GRU-S step to 1.53x the arrays BPTT needs (now 1.44x; bench.py's memory table)
+        # lean: the copies of a chunk stay under an eighth of the overwritten arrays
+        # (bench/README.md, "Measured choices": lean chunk size)
         if self.lean:
             k = min(k, -(-s // 8))
         for stop in range(s, 0, -k):
@@ -379,9 +398,8 @@ class Recurrent(Layer):
     def add_recurrent_product(self, z, Ht, t, Vr):
         """z += h_{t-1} Vr, through a reused scratch block.
 
-        NumPy's matmul, not SciPy's BLAS gemm with beta = 1: NumPy and SciPy each load their own
-        OpenBLAS, and alternating between the two thread pools made 50 steps 33 times slower
-        with 2 threads here; on one thread gemm gained 10% (bench/micro.py)."""
+        NumPy's matmul, not SciPy's BLAS gemm with beta = 1, whose separate OpenBLAS thread pool
+        fights NumPy's (bench/README.md, "Measured choices": the recurrent product)."""
         z += np.matmul(self.recurrent_input(Ht, t), Vr, out=self.fc["_hV"])
 
     # ------------------------------------------------------------------ parameter gradients
@@ -399,7 +417,7 @@ class Recurrent(Layer):
         parameter-sized allocation per step; copy g to keep it, as any cache)."""
         s, m, e = self.d["s"], self.d["m"], self.d["e"]
         dUb = self.cache(self.bc, "_dUb", (e + 1, dZ.shape[1]))
-        np.matmul(self.fc["_Xt"].reshape(s * m, e + 1).T, dZ, out=dUb)
+        np.matmul(self.fc["_Xt"].reshape(s * m, e + 1).T, dZ, out=dUb)        # (R7), (R9)
         if any(getattr(self.g.get(k), "base", None) is not dUb for k in ("dU", "db")):
             self.g["dU"], self.g["db"] = dUb[:e], dUb[e:]       # new views only when replaced
 
@@ -408,7 +426,8 @@ class Recurrent(Layer):
         dZ = batch_major(self.bc["dZ"]).reshape(s * m, G * u)    # time-major: a view
         self.input_gradients(dZ)                                               # (R7), (R9)
         # (R8) dV = h_prev^T dZ_h: one product over all steps
-        np.matmul(self.recurrent_operand().T, dZ, out=self.cache(self.g, "dV", self.fs["V"]))
+        np.matmul(self.recurrent_operand().T, dZ,
+                  out=self.cache(self.g, "dV", self.fs["V"]))                 # (R8)
 
     # ------------------------------------------------------------------ cell hooks
     def forward_steps(self, Zt, Ht, maskT, states):

@@ -10,20 +10,26 @@ class RNN(Recurrent):
 
     Shapes
     ------
-    ====================  =============  ==================================================
-    ``X`` (``fc["X"]``)   ``(m, s, e)``  input: m samples, s steps, e elements per step
-    ``U``                 ``(e, u)``     input weights, ``p["U"]``
-    ``V``                 ``(u, u)``     recurrent weights, ``p["V"]``
-    ``b``                 ``(1, u)``     bias, ``p["b"]``
-    ``fc["z"]``           ``(m, s, u)``  pre-activations
-    ``fc["h"]``           ``(m, s, u)``  hidden state of every step
-    ``fc["hp"]``          ``(m, s, u)``  previous hidden states (``fc["hp"][:, 0]`` is ``h0``)
-    ``fc["hT"]``          ``(m, u)``     final state (the last real step under a mask)
-    ``bc["dh"]``          ``(m, s, u)``  dL/dh_t: from the output plus from step t + 1
-    ``bc["dZ"]``          ``(m, s, u)``  dL/dz_t
-    ``bc["dX"]``          ``(m, s, e)``  gradient to the previous layer
-    ``bc["dh0"]``         ``(m, u)``     gradient of the initial state
-    ====================  =============  ==================================================
+    ================================  ==============  ====================================================
+    ``X`` (``fc["X"]``)               ``(m, s, e)``   input: m samples, s steps, e elements per step
+    ``p["U"]``                        ``(e, u)``      input weights
+    ``p["V"]``                        ``(u, u)``      recurrent weights
+    ``p["b"]``                        ``(1, u)``      bias
+    ``fc["Z"]``                       ``(m, s, u)``   pre-activations z_t
+    ``fc["h"]``                       ``(m, s, u)``   hidden state of every step
+    ``fc["hp"]``                      ``(m, s, u)``   previous hidden states (``fc["hp"][:, 0]`` is ``h0``)
+    ``fc["hT"]``                      ``(m, u)``      final state (the last real step under a mask)
+    ``fc["A"]``                       output          ``fc["h"]`` (``sequences=True``), else ``fc["hT"]``
+    ``fc["mask"]``                    ``(m, s)``      sequence mask, True on real steps (or None)
+    ``fc["dropout_mask"]``            ``(m, e)``      input dropout mask, scaled (or None)
+    ``fc["recurrent_dropout_mask"]``  ``(m, u)``      mask of h_{t-1} in the recurrent product (or None)
+    ``bc["dA"]``                      like ``A``      gradient arriving at the output
+    ``bc["dh"]``                      ``(m, s, u)``   dL/dh_t: from the output plus from step t + 1
+    ``bc["dZ"]``                      ``(m, s, u)``   dL/dz_t
+    ``bc["dX"]``                      ``(m, s, e)``   gradient to the previous layer
+    ``bc["dh0"]``                     ``(m, u)``      gradient of the initial state
+    ``g["dU"]``, ...                  like ``p``      ``g["dU"]``, ``g["dV"]``, ``g["db"]``
+    ================================  ==============  ====================================================
 
     Equations (the numbers are in the comments below and in docs/layers/rnn.md)::
 
@@ -47,13 +53,13 @@ class RNN(Recurrent):
     stateful : bool
         Carry the final state into the next batch (truncated BPTT); ``reset_state()`` forgets it.
     lean : bool
-        Backward writes the gradients over the forward caches it no longer needs (``fc["z"]``
+        Backward writes the gradients over the forward caches it no longer needs (``fc["Z"]``
         here; the gate caches of LSTM and GRU): less memory, the same gradients, but those ``fc``
         entries are None after backward (docs/concepts.md, "Memory").
     """
 
     gates = 1
-    lean_spent = ("z",)
+    lean_spent = ("Z",)
 
     def __init__(self, units, activation="tanh", **kwargs):
         super().__init__(units, **kwargs)
@@ -65,8 +71,8 @@ class RNN(Recurrent):
             z = Zt[t]
             self.add_recurrent_product(z, Ht, t, V)               # (RNN1)
             act.forward(z, out=Ht[t + 1])                         # (RNN2)
-            self.keep_padded(Ht[t + 1], Ht[t], maskT, t)
-        self.fc["z"] = batch_major(Zt)
+            self.keep_padded(Ht[t + 1], Ht[t], maskT, t)          # (R10)
+        self.fc["Z"] = batch_major(Zt)
 
     def backward_steps(self, dAt, dZt, dHt, maskT):
         VT, act = self.bc["_VT"], self.activation
@@ -75,16 +81,15 @@ class RNN(Recurrent):
         # z_t is read only by activations whose derivative needs it (lean: dz_t overwrites it)
         spent = (Zt,) if act.needs_input else ()
         for steps, chunks in self.backward_chunks(dZt[0].nbytes + Ht[0].nbytes, *spent):
-            # act'(z_t) of a chunk of steps in one call into dZt; step t multiplies it by dh_t
+            # (RNN4) act'(z_t) of a chunk of steps in one call; step t multiplies it by dh_t
             act.derivative(Ht[1:][steps], chunks[0] if chunks else None, out=dZt[steps])
             for t in reversed(range(steps.start, steps.stop)):
                 dh = np.add(dAt[t], dh_next, out=dHt[t])              # (RNN3)
-                if maskT is not None:
-                    carry, dh = dh * ~maskT[t], dh * maskT[t]
+                dh, dh_padded = self.split_padded(dh, maskT, t)       # (R11)
                 dZt[t] *= dh                                          # (RNN4)
                 self.recurrent_gradient(dZt[t], VT, out=dh_next)      # (RNN5)
-                if maskT is not None:
-                    dh_next += carry
+                if dh_padded is not None:
+                    dh_next += dh_padded                              # (R11)
         self.bc["dh0"] = dh_next
 
     def config(self):
