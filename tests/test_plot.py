@@ -86,7 +86,7 @@ def test_training_curves_of_an_empty_history_is_an_error(mpl):
 @pytest.mark.parametrize("layer, names", [
     (RNN(5, sequences=True), ["h"]),
     (LSTM(5, sequences=True), ["i", "f", "g", "o", "C", "h"]),
-    (GRU(5, sequences=True), ["r", "z", "n", "h"]),
+    (GRU(5, sequences=True), ["r", "u", "n", "h"]),
 ], ids=["RNN", "LSTM", "GRU"])
 def test_states_and_gates_draws_one_panel_per_gate_and_state(mpl, layer, names):
     model = Model([layer, Dense(1)], seed=0)

@@ -168,11 +168,14 @@ class Seq2Seq(Model):
         if self.decoder_embedding is not None:
             self.decoder_embedding.backward(self.decoder.bc["dX"])
             self._gradients(self.decoder_embedding)
-        dh0, dC0 = self.decoder.bc["dh0"], self.decoder.bc.get("dC0")
+        # the decoder started from the encoder's final states: their gradients go back (S6)
+        final = {"dhT": self.decoder.bc["dh0"]}
+        if self.decoder.bc.get("dC0") is not None:                       # an LSTM's cell state
+            final["dCT"] = self.decoder.bc["dC0"]
         if dK is None:
-            dA = self.encoder.backward(dh0, dCT=dC0) if dC0 is not None else self.encoder.backward(dh0)  # (S6)
+            dA = self.encoder.backward(final.pop("dhT"), **final)                   # (S6)
         else:
-            dA = self.encoder.backward(dK, dhT=dh0, dCT=dC0)                        # (S10)
+            dA = self.encoder.backward(dK, **final)                                 # (S10)
         self._gradients(self.encoder)
         if self.encoder_embedding is not None:
             self.encoder_embedding.backward(dA)
