@@ -167,3 +167,34 @@ def test_dense_without_bias_saves(tmp_path):
 def test_dense_arguments_are_typed(make, pattern):
     with pytest.raises((TypeError, ValueError), match=pattern):
         make()
+
+
+def test_gru_takes_one_activation_per_gate():
+    """EpyNN's GRU(activate_update=..., activate_reset=...): GRU(gate_activations=...)."""
+    from unrolled.framework import gradcheck, load_model, save_model
+    from unrolled.layers import GRU
+    X = np.random.default_rng(0).standard_normal((3, 4, 2))
+    for reset_after in (True, False):
+        layer = GRU(3, gate_activations={"u": "hard_sigmoid", "r": "tanh"}, reset_after=reset_after,
+                    sequences=True).seed(0)
+        assert gradcheck(layer, X).worst < 1e-6
+        layer(X)
+        np.testing.assert_allclose(layer.fc["u"], np.clip(layer.fc["u"], 0, 1))   # hard sigmoid
+        assert layer.fc["r"].min() < 0                                             # tanh, not sigmoid
+    plain = GRU(3, sequences=True).seed(0)
+    same = GRU(3, gate_activations={"r": "sigmoid", "u": "sigmoid"}, sequences=True).seed(0)
+    np.testing.assert_array_equal(plain(X), same(X))
+    with pytest.raises(ValueError, match=r"gate_activations keys must be among \('r', 'u', 'n'\), got \['z'\]"):
+        GRU(3, gate_activations={"z": "sigmoid"})
+
+
+def test_gru_gate_activations_are_saved(tmp_path):
+    from unrolled.framework import load_model, save_model
+    from unrolled.layers import GRU
+    model = Model([GRU(3, gate_activations={"u": "hard_sigmoid"}), Dense(1)], seed=0)
+    X = np.random.default_rng(0).standard_normal((2, 4, 2))
+    model.build(X)
+    save_model(model, tmp_path / "m.npz")
+    loaded = load_model(tmp_path / "m.npz")
+    assert loaded.layers[0].gate_activations["u"].name == "hard_sigmoid"
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))

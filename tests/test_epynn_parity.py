@@ -122,6 +122,12 @@ CASES = {
             lambda: [GRU(4, reset_after=False), Dense(1, activation="sigmoid")],
             ("GRU", "Dense"), "MSE", lambda y: y[:, None].astype(float),
             hpars(learning_rate=0.2, schedule="exp_decay", cycle_epochs=10, cycle_descent=0.2)),
+    "gru-gate-activations": ("sequence",
+                             lambda: [EGRU(4, activate_reset=tanh, activate_update=sigmoid),
+                                      EDense(2, activate=softmax)],
+                             lambda: [GRU(4, reset_after=False, gate_activations={"r": "tanh"}),
+                                      Dense(2, activation="softmax")],
+                             ("GRU", "Dense"), "CCE", one_hot, hpars(learning_rate=0.1)),
 }
 
 

@@ -499,8 +499,8 @@ def _recurrent_to_torch(torch, layer):
             raise ValueError(f"to_torch: {layer.label} has reset_after=False (Cho et al. 2014: the "
                              f"reset gate multiplies h before the product); nn.GRU only has the "
                              f"reset_after=True form, so there is no equivalent")
-        _require(layer, {"candidate": layer.activation, "gate": layer.recurrent_activation},
-                 {"candidate": "tanh", "gate": "sigmoid"}, "nn.GRU")
+        _require(layer, {f"gate {k}": a for k, a in layer.gate_activations.items()},
+                 {"gate r": "sigmoid", "gate u": "sigmoid", "gate n": "tanh"}, "nn.GRU")
         module = nn.GRU(e, u, batch_first=True, dtype=dtype)
         bias_hh[2 * u:] = layer.p["bh"][0]
     elif isinstance(layer, RNN):

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..framework.initializers import zeros
+from ..framework import checks
 from ..framework.activations import activation_spec
 from .recurrent import Recurrent, batch_major
 
@@ -56,7 +57,9 @@ class GRU(Recurrent):
     ``g["dU"]`` ...           like ``p``      ``g["dU"]``, ``g["dV"]``, ``g["db"]``, ``g["dbh"]``
     ========================  ==============  ==========================================
 
-    ``activation`` (tanh) is the candidate's, ``recurrent_activation`` (sigmoid) the gates'.
+    ``activation`` (tanh) is the candidate's, ``recurrent_activation`` (sigmoid) the gates';
+    ``gate_activations={"r": ..., "u": ...}`` sets one gate's own (EpyNN's ``activate_reset``,
+    ``activate_update``).
     Other parameters as in :class:`RNN`; with ``lean=True`` backward writes ``dZ`` over the gates
     and ``dhn`` over ``hn``, so ``fc["gates"]``, its views, ``fc["hn"]`` and ``bc["dh"]`` are
     None after it (docs/concepts.md, "Memory").
@@ -71,11 +74,23 @@ class GRU(Recurrent):
         return ("gates", *GATES, "hn") if self.reset_after else ("gates", *GATES)
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
-                 reset_after=True, **kwargs):
+                 reset_after=True, gate_activations=None, **kwargs):
         super().__init__(units, **kwargs)
         self.activation = self.make_activation(activation, self.label)
         self.recurrent_activation = self.make_activation(recurrent_activation, self.label)
-        self.reset_after = bool(reset_after)
+        self.reset_after = checks.flag(self.label, "reset_after", reset_after)
+        if not isinstance(gate_activations or {}, dict):
+            raise checks.ArgumentTypeError(
+                f"{self.label}: gate_activations must be a dict such as {{'u': 'hard_sigmoid'}}, "
+                f"got {checks.received(gate_activations)}")
+        gate_activations = dict(gate_activations or {})
+        unknown = sorted(set(gate_activations) - set(GATES))
+        if unknown:
+            raise ValueError(f"{self.label}: gate_activations keys must be among {GATES}, got "
+                             f"{unknown}")
+        defaults = {"r": recurrent_activation, "u": recurrent_activation, "n": activation}
+        self.gate_activations = {k: self.make_activation(gate_activations.get(k, defaults[k]),
+                                                         self.label) for k in GATES}
 
     def compute_shapes(self, A):
         super().compute_shapes(A)
@@ -89,8 +104,10 @@ class GRU(Recurrent):
 
     def forward_steps(self, Zt, Ht, maskT, states):
         s, m, u = self.d["s"], self.d["m"], self.d["u"]
-        V, sig, act = self.p["V"], self.recurrent_activation, self.activation
-        keep_pre = sig.needs_input or act.needs_input
+        V = self.p["V"]
+        act_r, act_u, act = (self.gate_activations[k] for k in GATES)
+        one_call = type(act_r) is type(act_u) and act_r.config() == act_u.config()
+        keep_pre = any(a.needs_input for a in (act_r, act_u, act))
         Zpre = self.cache(self.fc, "_Zpre", Zt.shape) if keep_pre else None
         # hn_t (reset_after) or rh_t, time-major
         reset_term = self.cache(self.fc, "_hn" if self.reset_after else "_rh", (s, m, u))
@@ -114,7 +131,11 @@ class GRU(Recurrent):
             np.add(Z_by_gate[t, :2], hV_by_gate[:2], out=ru)                  # (G1)
             if pre_by_gate is not None:
                 np.copyto(pre_by_gate[t, :2], ru)
-            sig.forward(ru, out=ru)                                           # (G2)
+            if one_call:                                                      # (G2)
+                act_r.forward(ru, out=ru)
+            else:
+                act_r.forward(ru[0], out=ru[0])                               # (G2) r_t
+                act_u.forward(ru[1], out=ru[1])                               # (G2) u_t
             np.copyto(Z_by_gate[t, :2], ru)
             r, u_gate = ru
             if self.reset_after:
@@ -160,8 +181,7 @@ class GRU(Recurrent):
                 or scratch.dtype != self.dtype):
             scratch = self.bc["_chunk"] = np.empty((len(gate), m, u), dtype=self.dtype)
         tmp = scratch[:len(gate)]
-        activations = self.fused_gates([self.recurrent_activation, self.recurrent_activation,
-                                  self.activation])
+        activations = self.fused_gates([self.gate_activations[k] for k in GATES])
         activations.derivative(acts_chunk, None if Zpre is None else Zpre[steps],
                          out=dZt[steps])                                      # (G6), (G7)
         chunk[:, :, 2] *= np.subtract(1.0, gate[:, :, 1], out=tmp)            # (G6) dz_n
@@ -251,4 +271,5 @@ class GRU(Recurrent):
     def config(self):
         return {**super().config(), "activation": activation_spec(self.activation),
                 "recurrent_activation": activation_spec(self.recurrent_activation),
+                "gate_activations": {k: activation_spec(a) for k, a in self.gate_activations.items()},
                 "reset_after": self.reset_after}
