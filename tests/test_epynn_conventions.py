@@ -171,7 +171,7 @@ def test_dense_arguments_are_typed(make, pattern):
 
 def test_gru_takes_one_activation_per_gate():
     """EpyNN's GRU(activate_update=..., activate_reset=...): GRU(gate_activations=...)."""
-    from unrolled.framework import gradcheck, load_model, save_model
+    from unrolled.framework import gradcheck
     from unrolled.layers import GRU
     X = np.random.default_rng(0).standard_normal((3, 4, 2))
     for reset_after in (True, False):
