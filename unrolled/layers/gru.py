@@ -206,14 +206,15 @@ class GRU(Recurrent):
             np.multiply(chunk[:, :, 2], gate[:, :, 0], out=dHn[steps])        # (G7) dhn
             for t in reversed(range(steps.start, steps.stop)):
                 dh = np.add(dAt[t], dh_next, out=dHt[t])                      # (G5)
-                dh, dh_padded = self.split_padded(dh, maskT, t)               # (R11)
+                if maskT is not None:
+                    dh, dh_padded = self.split_padded(dh, maskT, t)           # (R11)
                 factors[t] *= dh[:, None]                                     # (G6), (G7)
                 dHn[t] *= dh                                                  # (G7)
                 dz_h[:, :2 * u] = dZt[t][:, :2 * u]                           # (G8)
                 dz_h[:, 2 * u:] = dHn[t]                                      # (G8)
                 self.recurrent_gradient(dz_h, VT, out=dh_prev)                # (G8)
                 dh_prev += np.multiply(dh, gate[t - steps.start, :, 1], out=dh_u)   # (G8)
-                if dh_padded is not None:
+                if maskT is not None:
                     dh_prev += dh_padded                                      # (R11)
                 dh_next, dh_prev = dh_prev, dh_next
         self.bc["dh0"] = dh_next
@@ -236,7 +237,8 @@ class GRU(Recurrent):
             for t in reversed(range(steps.start, steps.stop)):
                 j = t - steps.start
                 dh = np.add(dAt[t], dh_next, out=dHt[t])                      # (G5)
-                dh, dh_padded = self.split_padded(dh, maskT, t)               # (R11)
+                if maskT is not None:
+                    dh, dh_padded = self.split_padded(dh, maskT, t)           # (R11)
                 factors[t][:, 1:] *= dh[:, None]                              # (G6)
                 np.matmul(dZt[t][:, 2 * u:], VnT, out=drh)                    # (G7) drh
                 factors[t][:, 0] *= drh                                       # (G7) dz_r
@@ -246,7 +248,7 @@ class GRU(Recurrent):
                     drh *= Dh                                                 # (G8)
                 dh_prev += drh                                                # (G8)
                 dh_prev += np.multiply(dh, gate[j, :, 1], out=dh_u)           # (G8)
-                if dh_padded is not None:
+                if maskT is not None:
                     dh_prev += dh_padded                                      # (R11)
                 dh_next, dh_prev = dh_prev, dh_next
         self.bc["dh0"] = dh_next

@@ -160,8 +160,9 @@ class LSTM(Recurrent):
             cell.backward(gate[:, :, 3], actC_chunk, Ct[1:][steps], out=dCt[steps])  # (L8) o tC'
             for t in reversed(range(steps.start, steps.stop)):
                 dh = np.add(dAt[t], dh_next, out=dHt[t])                      # (L6)
-                dh, dh_padded = self.split_padded(dh, maskT, t)               # (R11)
-                dC_next, dC_padded = self.split_padded(dC_next, maskT, t)     # (R11)
+                if maskT is not None:
+                    dh, dh_padded = self.split_padded(dh, maskT, t)           # (R11)
+                    dC_next, dC_padded = self.split_padded(dC_next, maskT, t)  # (R11)
                 dC = dCt[t]
                 dC *= dh                                                      # (L8)
                 dC += dC_next                                                 # (L8)
@@ -171,7 +172,7 @@ class LSTM(Recurrent):
                 f = gate[t - steps.start][:, 1]
                 dC_next = np.multiply(dC, f, out=dC_next)                     # (L11)
                 self.recurrent_gradient(dZt[t], VT, out=dh_next)              # (L12)
-                if dh_padded is not None:
+                if maskT is not None:
                     dh_next += dh_padded                                      # (R11)
                     dC_next += dC_padded                                      # (R11)
         self.bc["dC"] = batch_major(dCt)

@@ -266,10 +266,8 @@ class Recurrent(Layer):
 
     @staticmethod
     def split_padded(grad, maskT, t):
-        """(R11) ``grad`` on the real rows of step t (zero on padded ones), and the part that a
-        padded step hands on unchanged to step t - 1 (None without a mask)."""
-        if maskT is None:
-            return grad, None
+        """(R11) Under a mask: ``grad`` on the real rows of step t (zero on padded ones), and
+        the part that a padded step hands on unchanged to step t - 1."""
         return grad * maskT[t], grad * ~maskT[t]                               # (R11)
 
     # ------------------------------------------------------------------ backward

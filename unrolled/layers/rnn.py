@@ -85,10 +85,11 @@ class RNN(Recurrent):
             act.derivative(Ht[1:][steps], chunks[0] if chunks else None, out=dZt[steps])
             for t in reversed(range(steps.start, steps.stop)):
                 dh = np.add(dAt[t], dh_next, out=dHt[t])              # (RNN3)
-                dh, dh_padded = self.split_padded(dh, maskT, t)       # (R11)
+                if maskT is not None:
+                    dh, dh_padded = self.split_padded(dh, maskT, t)   # (R11)
                 dZt[t] *= dh                                          # (RNN4)
                 self.recurrent_gradient(dZt[t], VT, out=dh_next)      # (RNN5)
-                if dh_padded is not None:
+                if maskT is not None:
                     dh_next += dh_padded                              # (R11)
         self.bc["dh0"] = dh_next
 
