@@ -617,3 +617,19 @@ def test_dense_on_a_time_major_view_equals_dense_on_a_contiguous_copy(act):
     np.testing.assert_allclose(results[0][2], np.ascontiguousarray(view).reshape(-1, 4).T @ dZ,
                                rtol=1e-13)
     np.testing.assert_allclose(results[0][1], (dZ @ layer.p["W"].T).reshape(3, 5, 4), rtol=1e-13)
+
+
+@pytest.mark.parametrize("bad, pattern", [
+    ({"dense_0/W": np.full((3, 2), np.nan)}, r"dense_0/W holds NaN or inf"),
+    ({"dense_0/W": np.zeros((2, 3))}, r"dense_0/W has shape \(2, 3\), expected \(3, 2\)"),
+    ({"dense_0/Q": np.zeros((3, 2))}, r"'dense_0/Q' names no parameter; Dense 'dense_0' has \['W', 'b'\]"),
+    ({"dense_0/W": np.full((3, 2), "x")}, r"dense_0/W must hold real numbers"),
+])
+def test_set_weights_checks_every_entry_before_copying_any(bad, pattern):
+    model = Model([Dense(2)], seed=0)
+    model.build(np.zeros((1, 3)))
+    before = model.get_weights()
+    weights = {"dense_0/b": np.ones((1, 2)), **bad}       # a good entry first: not copied either
+    with pytest.raises(ValueError, match=pattern):
+        model.set_weights(weights)
+    assert all(np.array_equal(before[k], v) for k, v in model.get_weights().items())

@@ -1,7 +1,7 @@
 """The notebook path, end to end: a notebook executed by a real Jupyter kernel (nbclient) trains
 with a visible progress bar, shows the summary and the model's HTML table, draws the gates of an
-LSTM with unrolled.plot, and saves and reloads the model. Skipped without nbclient, nbformat,
-ipykernel or matplotlib."""
+LSTM with unrolled.plot, saves and reloads the model, and saves and reloads a model holding a
+layer defined in a notebook cell. Skipped without nbclient, nbformat, ipykernel or matplotlib."""
 import base64
 from pathlib import Path
 
@@ -47,6 +47,45 @@ loaded = Model.load(path)
 np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
 assert loaded.epoch == 3 and loaded.history == model.history
 print("reloaded", type(loaded.layers[0]).__name__, "with", loaded.n_parameters, "parameters")
+""",
+    "user layer": """
+from unrolled.framework import Layer, gradcheck
+
+class Scale(Layer):
+    \"\"\"A = X * s, one learned scale per feature.\"\"\"
+    weight_names = ("s",)
+
+    def compute_shapes(self, A):
+        self.check_size("n", A.shape[-1])
+        self.d["n"] = A.shape[-1]
+        self.fs.update(X=A.shape, A=A.shape, s=(1, A.shape[-1]))
+
+    def initialize_parameters(self):
+        self.p["s"] = np.ones(self.fs["s"], dtype=self.dtype)
+
+    def forward(self, A):
+        self.check_input(A)
+        self.fc["X"] = A
+        self.fc["A"] = A * self.p["s"]
+        return self.fc["A"]
+
+    def backward(self, dA):
+        self.bc["dA"] = dA
+        self.bc["dX"] = dA * self.p["s"]
+        return self.bc["dX"]
+
+    def compute_gradients(self):
+        X, dA = self.fc["X"], self.bc["dA"]
+        self.g["ds"] = (X * dA).reshape(-1, X.shape[-1]).sum(axis=0, keepdims=True)
+
+custom = Model([LSTM(5), Scale(), Dense(1)], loss="mse", seed=0)
+custom.train(X, Y, epochs=2, batch_size=8, verbose=0)
+assert gradcheck(custom, X[:4], Y[:4]).worst < 1e-6
+path = os.path.join(tempfile.mkdtemp(), "custom.npz")
+custom.save(path)
+again = Model.load(path)
+np.testing.assert_array_equal(again.predict(X), custom.predict(X))
+print("reloaded a", type(again.layers[1]).__name__, "layer, scales", again.layers[1].p["s"].round(3))
 """,
 }
 
@@ -114,3 +153,7 @@ def test_the_lstm_gates_are_drawn_as_a_png(executed):
 
 def test_the_model_saves_and_reloads(executed):
     assert f"reloaded LSTM with {PARAMETERS} parameters" in _text(executed["save and reload"])
+
+
+def test_a_model_with_a_layer_defined_in_the_notebook_saves_and_reloads(executed):
+    assert "reloaded a Scale layer, scales" in _text(executed["user layer"])

@@ -791,13 +791,28 @@ class Model:
         return {f"{l.name}/{k}": v.copy() for l in self.layers for k, v in l.p.items()}
 
     def set_weights(self, weights):
+        """Copy ``{"layer_name/param": array}`` (as ``get_weights`` returns) into the parameters.
+        Every entry is checked before any is copied: a known layer and parameter, its shape,
+        real and finite values."""
+        checked = []
         for key, value in weights.items():
-            layer_name, param = key.split("/")
+            layer_name, _, param = str(key).partition("/")
             layer = self[layer_name]
-            if param not in layer.p or layer.p[param].shape != np.shape(value):
-                raise ValueError(f"model: {key} has shape {np.shape(value)}, expected "
-                                 f"{layer.p[param].shape if param in layer.p else 'no such parameter'}")
-            np.copyto(layer.p[param], value)
+            if param not in layer.p:
+                raise ValueError(f"model: set_weights: {key!r} names no parameter; {layer.label} "
+                                 f"has {sorted(layer.p)}")
+            value = np.asarray(value)
+            if value.shape != layer.p[param].shape:
+                raise ValueError(f"model: set_weights: {key} has shape {value.shape}, expected "
+                                 f"{layer.p[param].shape}")
+            if not (np.issubdtype(value.dtype, np.integer) or np.issubdtype(value.dtype, np.floating)):
+                raise ValueError(f"model: set_weights: {key} must hold real numbers, got dtype "
+                                 f"{value.dtype}")
+            if not np.isfinite(value).all():
+                raise ValueError(f"model: set_weights: {key} holds NaN or inf")
+            checked.append((layer.p[param], value))
+        for target, value in checked:
+            np.copyto(target, value)
 
     # ------------------------------------------------------------------ save / load
     def config(self):
