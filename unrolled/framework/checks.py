@@ -164,15 +164,17 @@ UNSUPPORTED = {
 }
 
 
-def accepted_arguments(cls):
-    """Names of the keyword arguments that ``cls(...)`` accepts, along its constructors' MRO."""
+def accepted_arguments(target):
+    """Names of the keyword arguments that ``target`` accepts: a class (along its constructors'
+    MRO) or a function."""
+    functions = ([klass.__dict__.get("__init__") for klass in target.__mro__]
+                 if isinstance(target, type) else [target])
     names = []
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None:
+    for function in functions:
+        if function is None:
             continue
         try:
-            params = inspect.signature(init).parameters.values()
+            params = inspect.signature(function).parameters.values()
         except (TypeError, ValueError):
             continue
         for p in params:
@@ -182,13 +184,18 @@ def accepted_arguments(cls):
     return names
 
 
-def unknown_arguments(owner, cls, unknown):
-    """TypeError for keyword arguments ``cls`` does not take, with a suggestion for each."""
-    valid = accepted_arguments(cls)
+def unknown_arguments(owner, target, unknown, habits=None):
+    """TypeError for keyword arguments that ``target`` (a class or a function) does not take,
+    with a hint for each: ``habits`` (name -> hint) first, then the Keras/PyTorch names, then
+    the closest real argument; the message ends with the arguments it does take."""
+    valid = accepted_arguments(target)
+    name = target.__name__
     lines = []
     for key, value in unknown.items():
         targets = [t for t in ALIASES.get(key, ()) if t in valid]
-        if targets:
+        if habits and key in habits:
+            hint = habits[key]
+        elif targets:
             hint = f"did you mean {targets[0]}=? ({key}= is the Keras/PyTorch name)"
             if key.startswith("beta") and targets[0] == "betas":
                 hint = "did you mean betas=(beta1, beta2)? (one pair, as in PyTorch)"
@@ -196,11 +203,11 @@ def unknown_arguments(owner, cls, unknown):
             hint = f"not supported: {UNSUPPORTED[key]}"
         elif ALIASES.get(key):
             hint = (f"{key}= is the Keras/PyTorch name of {ALIASES[key][0]}=, which "
-                    f"{cls.__name__} does not take")
+                    f"{name} does not take")
         else:
             close = difflib.get_close_matches(key, valid, n=2, cutoff=0.6)
             hint = f"did you mean {' or '.join(c + '=' for c in close)}?" if close else ""
         lines.append(f"{key}={short_repr(value)}" + (f": {hint}" if hint else ""))
     plural = "s" if len(unknown) > 1 else ""
     return TypeError(f"{owner}: unknown argument{plural} " + "; ".join(lines)
-                     + f". {cls.__name__} takes: {', '.join(valid)}")
+                     + f". {name} takes: {', '.join(valid)}")

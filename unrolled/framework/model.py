@@ -12,7 +12,6 @@ One training step (``Model.train_step``), in this order:
 Updates never happen inside the backward loop, so clipping can see every gradient and optimizers
 with state (momentum, Adam) see a consistent step.
 """
-import difflib
 import html
 import inspect
 import math
@@ -127,20 +126,6 @@ _TRAIN_HABITS = {
     "shuffle_each_epoch": "shuffle=",
     "sample_mask": "mask=",
 }
-
-
-def _unexpected_arguments(owner, unknown, function):
-    """The message for keyword arguments ``function`` does not take, with a suggestion each."""
-    names = [p for p in inspect.signature(function).parameters if p not in ("self", "unknown")]
-    hints = []
-    for name in unknown:
-        if name in _TRAIN_HABITS:
-            hints.append(f"{name!r}: did you mean {_TRAIN_HABITS[name]}?")
-        else:
-            close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-            hints.append(f"{name!r}: did you mean {close[0]}=?" if close else f"{name!r}")
-    return (f"{owner} got unexpected argument{'s' if len(unknown) > 1 else ''} "
-            + "; ".join(hints) + f" (its arguments: {', '.join(names)})")
 
 
 def _output_kind():
@@ -282,12 +267,7 @@ class Model:
                  "lr_schedule": "schedule= here", "scheduler": "schedule= here"}
 
     def _unknown(self, unknown):
-        if not any(key in self.MISPLACED for key in unknown):
-            return checks.unknown_arguments("model", type(self), unknown)
-        return TypeError("model: unknown argument" + ("s " if len(unknown) > 1 else " ")
-                         + "; ".join(f"{k}={v!r}" + (f": {self.MISPLACED[k]}"
-                                                     if k in self.MISPLACED else "")
-                                     for k, v in unknown.items()))
+        return checks.unknown_arguments("model", type(self), unknown, self.MISPLACED)
 
     # ------------------------------------------------------------------ structure
     def _name_layers(self):
@@ -595,7 +575,8 @@ class Model:
         the next, so their layout must match).
         """
         if unknown:
-            raise TypeError(_unexpected_arguments("model.train", unknown, self.train))
+            raise checks.unknown_arguments("model.train", self.train, unknown, {
+                key: f"did you mean {hint}?" for key, hint in _TRAIN_HABITS.items()})
         epochs = checks.positive_int("model.train", "epochs", epochs)
         batch_size = checks.positive_int("model.train", "batch_size", batch_size)
         checks.positive_int("model.train", "validation_batch_size", validation_batch_size, none=True)
