@@ -181,7 +181,7 @@ def test_restore_best_weights_names_the_real_early_stopping_argument():
 
 
 def test_a_name_with_no_neighbour_still_lists_the_arguments():
-    with pytest.raises(TypeError, match=r"zzz=1. train takes: X, Y, epochs, batch_size"):
+    with pytest.raises(TypeError, match=r"zzz=1 \(train takes: X, Y, epochs, batch_size"):
         Model([Dense(1)], seed=0).train(np.zeros((4, 2)), np.zeros((4, 1)), zzz=1, verbose=0)
 
 

@@ -210,4 +210,4 @@ def unknown_arguments(owner, target, unknown, habits=None):
         lines.append(f"{key}={short_repr(value)}" + (f": {hint}" if hint else ""))
     plural = "s" if len(unknown) > 1 else ""
     return TypeError(f"{owner}: unknown argument{plural} " + "; ".join(lines)
-                     + f". {name} takes: {', '.join(valid)}")
+                     + f" ({name} takes: {', '.join(valid)})")
