@@ -211,3 +211,14 @@ def unknown_arguments(owner, target, unknown, habits=None):
     plural = "s" if len(unknown) > 1 else ""
     return TypeError(f"{owner}: unknown argument{plural} " + "; ".join(lines)
                      + f" ({name} takes: {', '.join(valid)})")
+
+
+def binding_error(cls, err, kwargs):
+    """TypeError for a call of ``cls(...)`` whose arguments do not bind (``err``, Python's
+    message): it names the class and, for each keyword it was given that is a Keras/PyTorch name,
+    the name used here."""
+    valid = accepted_arguments(cls)
+    hints = [f"{key}= is {targets[0]}= here" for key in kwargs
+             for targets in [[t for t in ALIASES.get(key, ()) if t in valid]] if targets]
+    return TypeError(f"{cls.__name__}: {err}" + (f"; {'; '.join(hints)}" if hints else "")
+                     + f" ({cls.__name__} takes: {', '.join(valid)})")

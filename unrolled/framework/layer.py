@@ -42,6 +42,7 @@ raises) and records there the pass that finished.
 Caches are reused across batches of the same shape: copy ``fc`` entries you want to keep.
 """
 import functools
+import inspect
 
 import numpy as np
 
@@ -65,6 +66,23 @@ def in_order(hook, method):
         return result
     checked.checks_order = True
     return checked
+
+
+def named_arguments(init):
+    """``init`` (a layer's ``__init__``) raising, for arguments Python cannot bind (a required one
+    missing, too many given), a TypeError that names the layer and suggests the names this
+    library uses (``Embedding(input_dim=10, output_dim=3)``: ``vocab_size=``, ``dim=``)."""
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def checked_init(self, *args, **kwargs):
+        try:
+            signature.bind(self, *args, **kwargs)
+        except TypeError as err:
+            raise checks.binding_error(type(self), err, kwargs) from None
+        init(self, *args, **kwargs)
+    checked_init.checks_arguments = True
+    return checked_init
 
 
 class Layer:
@@ -101,6 +119,9 @@ class Layer:
         forward, backward and compute_gradients are checked to run in that order."""
         super().__init_subclass__(**kwargs)
         register("layer", cls, automatic=True)
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "checks_arguments", False):
+            cls.__init__ = named_arguments(init)
         for hook in ("forward", "backward", "compute_gradients"):
             method = cls.__dict__.get(hook)
             if method is not None and not getattr(method, "checks_order", False):
