@@ -230,3 +230,27 @@ def test_an_unregistered_activation_class_is_refused_at_save(tmp_path):
     model.save(tmp_path / "m.npz")            # the activation is saved by name ...
     with pytest.raises(ValueError, match="unknown activation 'unlisted'"):
         load_model(tmp_path / "m.npz")        # ... and a name nobody registered is refused
+
+
+def test_a_user_recurrent_layer_inside_a_wrapper_keeps_its_registered_name(tmp_path):
+    """Bidirectional and the composites record an inner layer by its registered name, so a
+    user layer with a registered_name of its own round-trips inside them too."""
+    import numpy as np
+    from unrolled.framework import Model, load_model
+    from unrolled.layers import LSTM, Bidirectional, Dense, Residual
+
+    class WrappedLSTM(LSTM):
+        registered_name = "test_wrapped_lstm"
+
+    class WrappedDense(Dense):
+        registered_name = "test_wrapped_dense"
+
+    model = Model([Bidirectional(WrappedLSTM(3), merge="sum"), Residual(WrappedDense(3)),
+                   Dense(1)], seed=0)
+    X = np.random.default_rng(0).standard_normal((2, 4, 3))
+    model.build(X)
+    model.save(tmp_path / "m.npz")
+    loaded = load_model(tmp_path / "m.npz")
+    assert type(loaded.layers[0].forward_layer) is WrappedLSTM
+    assert type(loaded.layers[1].branch) is WrappedDense
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..framework.layer import Layer
+from .composite import layer_from_config, layer_spec
 from .recurrent import Recurrent
 
 MERGES = ("concat", "sum", "mean")
@@ -64,8 +65,7 @@ class Bidirectional(Layer):
 
     def __init__(self, layer, merge="concat", **kwargs):
         if isinstance(layer, dict):            # from a saved configuration
-            from . import LAYER_TYPES
-            layer = LAYER_TYPES[layer["type"]](**layer["config"])
+            layer = layer_from_config(layer, "Bidirectional")
         if not isinstance(layer, Recurrent):
             raise TypeError(f"Bidirectional: wraps an RNN, LSTM or GRU layer, got {type(layer).__name__}")
         if layer.stateful:
@@ -154,5 +154,4 @@ class Bidirectional(Layer):
 
     def config(self):
         return {**super().config(), "merge": self.merge,
-                "layer": {"type": type(self.forward_layer).__name__,
-                          "config": self.forward_layer.config()}}
+                "layer": layer_spec(self.forward_layer)}

@@ -13,6 +13,7 @@ the inner layers stay readable (``block.layers[1].fc["weights"]``) with all thei
 """
 import numpy as np
 
+from ..framework import registry
 from ..framework.layer import Layer
 
 
@@ -31,8 +32,9 @@ def layer_from_config(spec, owner):
 
 
 def layer_spec(layer):
-    """How a composite's config() records an inner layer (read back by layer_from_config)."""
-    return {"type": type(layer).__name__, "config": layer.config()}
+    """How a composite's config() records an inner layer (read back by layer_from_config): the
+    name it is registered under (a user layer's ``registered_name``) and its configuration."""
+    return {"type": registry.name_of("layer", type(layer)), "config": layer.config()}
 
 
 class Composite(Layer):
