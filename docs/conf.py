@@ -27,6 +27,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "mathml",                     # equations typeset at build time (no MathJax, no network)
+    "pictures",                   # the pages' figures drawn by their own blocks at build time
 ]
 html_math_renderer = "mathml"
 

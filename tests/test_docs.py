@@ -34,8 +34,8 @@ README = ROOT / "README.md"
 BLOCK_LIMIT_S = 20.0
 
 # --------------------------------------------------------------------------------- code blocks
-FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
-RUNNABLE = {"python", "py", "python3"}
+sys.path.insert(0, str(DOCS / "_ext"))
+from blocks import python_blocks  # noqa: E402  (docs/_ext/blocks.py: the rule the docs build uses too)
 
 
 def markdown_files():
@@ -43,38 +43,6 @@ def markdown_files():
     if README.exists():
         files.append(README)
     return files
-
-
-def python_blocks(text):
-    """``[(first code line number, code)]`` of the runnable Python blocks of a Markdown text.
-
-    A block runs when its info string starts with ``python`` (or ``py``) and does not contain
-    ``no-run``, and the last non-blank line before its fence is not ``<!-- no-run -->``.
-    """
-    blocks, lines = [], text.split("\n")
-    i = 0
-    while i < len(lines):
-        match = FENCE.match(lines[i])
-        if not match:
-            i += 1
-            continue
-        indent, fence = match["indent"], match["fence"]
-        words = match["info"].strip().split()
-        j = i + 1
-        body = []
-        while j < len(lines):
-            stripped = lines[j].strip()
-            if stripped.startswith(fence[0] * len(fence)) and set(stripped) == {fence[0]}:
-                break
-            body.append(lines[j][len(indent):] if lines[j].startswith(indent) else lines[j].lstrip())
-            j += 1
-        previous = next((lines[k].strip() for k in range(i - 1, -1, -1) if lines[k].strip()), "")
-        runnable = (bool(words) and words[0].lower() in RUNNABLE and "no-run" not in words[1:]
-                    and previous != "<!-- no-run -->")
-        if runnable:
-            blocks.append((i + 2, "\n".join(body)))
-        i = j + 1
-    return blocks
 
 
 # One interpreter runs the blocks of every file; each file gets a fresh namespace and a fresh
@@ -164,9 +132,10 @@ def background(tmp_path_factory):
     if _have_sphinx():
         sphinx_dir = base / "sphinx"
         sphinx_dir.mkdir()
+        # the blocks that draw the pictures run beside this build already (the "blocks" job)
         jobs["sphinx"] = _Job([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b",
                                "html", str(DOCS), str(sphinx_dir / "html")],
-                              ROOT, dict(os.environ), sphinx_dir)
+                              ROOT, {**os.environ, "UNROLLED_DOCS_PICTURES": "0"}, sphinx_dir)
     yield jobs
     for job in jobs.values():
         if isinstance(job, _Job) and job.proc.poll() is None:
