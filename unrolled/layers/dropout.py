@@ -17,7 +17,7 @@ class Dropout(Layer):
     ============  ========================  ==============================================
     ``X``         ``(m, n)``                or ``(m, s, n)`` or ``(m, h, w, c)``: input,
                                             ``fc["X"]``
-    ``M``         like ``X``, 1 on ``axis``  the scaled mask, ``fc["dropout_mask"]`` (training
+    ``M``         like ``X`` (DR5)          the scaled mask, ``fc["dropout_mask"]`` (training
                                             only); ``(m, 1, n)`` with ``per_sequence=True``
     ``A``         like ``X``                output, ``fc["A"]``
     ``dA``        like ``A``                gradient from the next layer, ``bc["dA"]``
