@@ -44,7 +44,11 @@ class Dropout(Layer):
     ----------
     rate : float in [0, 1)
         Probability of dropping an element.
-    axis : int or tuple of ints (after ``per_sequence``: ``Dropout(0.5, axis=(1, 2))``)
+    per_sequence : bool
+        For 3-D input ``(m, s, n)``: draw one mask per sequence and feature, shape ``(m, 1, n)``,
+        shared by every step (variational / "noise_shape=(m, 1, n)" dropout), the same as
+        ``axis=1``; giving both is an error. Ignored for 2-D and 4-D input.
+    axis : int or tuple of ints
         EpyNN's ``axis``: the input axes along which one mask value is *shared* (the mask has size
         1 there and is broadcast); along every other axis it is drawn independently. Axes are
         counted in the input array, 0 being the batch axis, which is not allowed (each sample has
@@ -52,10 +56,6 @@ class Dropout(Layer):
         element. For ``(m, s, n)``, ``axis=1`` drops the same features at every step
         (``per_sequence=True``); for ``(m, h, w, c)``, ``axis=(1, 2)`` drops whole channels
         (spatial dropout, one mask value per sample and channel).
-    per_sequence : bool
-        For 3-D input ``(m, s, n)``: draw one mask per sequence and feature, shape ``(m, 1, n)``,
-        shared by every step (variational / "noise_shape=(m, 1, n)" dropout), the same as
-        ``axis=1``; giving both is an error. Ignored for 2-D and 4-D input.
     """
 
     def __init__(self, rate=0.5, per_sequence=False, axis=(), **kwargs):
