@@ -22,7 +22,7 @@ from hypothesis import given, settings, strategies as st
 from unrolled.framework.activations import ACTIVATIONS
 from unrolled.layers import Dense, Dropout, Embedding, RepeatVector
 from unrolled.reference.dense import dense_backward, dense_forward
-from unrolled.reference.dropout import dropout_backward, dropout_forward
+from unrolled.reference.dropout import dropout_backward, dropout_forward, dropout_mask_shape
 from unrolled.reference.embedding import embedding_backward, embedding_forward
 from unrolled.reference.repeat_vector import repeat_vector_backward, repeat_vector_forward
 
@@ -118,21 +118,31 @@ def test_dense_equals_reference(m, steps, n, u, dtype, seed, case, time_major, f
 
 
 # ------------------------------------------------------------------------------------- Dropout
+@st.composite
+def dropout_axes(draw, ndim):
+    """A subset of the non-batch axes of an ``ndim``-D input, some written from the end."""
+    axes = draw(st.lists(st.integers(1, ndim - 1), unique=True, max_size=ndim - 1))
+    return tuple(a - ndim if draw(st.booleans()) else a for a in axes)
+
+
 @ORACLE
-@given(m=dims, steps=st.sampled_from([None, 1, 3]), n=dims, dtype=dtypes, seed=seeds,
+@given(m=dims, steps=st.sampled_from([None, 1, 3, (2, 3)]), n=dims, dtype=dtypes, seed=seeds,
        rate=st.sampled_from([0.0, 0.3, 0.5, 0.9]), per_sequence=st.booleans(),
-       training=st.booleans(), input_gradient=st.booleans())
+       training=st.booleans(), input_gradient=st.booleans(), data=st.data())
 def test_dropout_equals_reference(m, steps, n, dtype, seed, rate, per_sequence, training,
-                                  input_gradient):
+                                  input_gradient, data):
     rng = np.random.default_rng(seed)
-    shape = (m, n) if steps is None else (m, steps, n)
+    middle = () if steps is None else (steps,) if isinstance(steps, int) else steps
+    shape = (m, *middle, n)                     # (m, n), (m, s, n) or (m, h, w, c)
+    axis = () if per_sequence else data.draw(dropout_axes(len(shape)), label="axis")
     X = rng.standard_normal(shape).astype(dtype)
     dA = rng.standard_normal(shape).astype(dtype)
-    layer = Dropout(rate, per_sequence=per_sequence).seed(seed)
+    layer = Dropout(rate, per_sequence=per_sequence, axis=axis).seed(seed)
     layer.training, layer.input_gradient = training, input_gradient
     layer.build(X)
-    # (DR1): U uniform on [0, 1) from the layer's generator, one per mask element
-    mask_shape = (m, 1, n) if per_sequence and steps is not None else shape
+    # (DR5), (DR1): U uniform on [0, 1) from the layer's generator, one per mask element
+    shared = (1,) if per_sequence and len(shape) == 3 else axis
+    mask_shape = dropout_mask_shape(shape, shared)
     keep = copy.deepcopy(layer.rng).random(mask_shape) >= rate
 
     layer.forward(X)
