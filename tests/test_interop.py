@@ -14,7 +14,7 @@ import pytest
 
 from unrolled.framework import Model
 from unrolled.interop.torch import from_torch, to_torch     # never imports torch itself
-from unrolled.layers import GRU, LSTM, RNN, Dense
+from unrolled.layers import GRU, LSTM, RNN, Dense, Dropout
 
 try:
     import torch
@@ -266,6 +266,8 @@ def _built(layer, shape=(2, 3, 2)):
     (lambda: _built(LSTM(3, activation="elu")), "gate g activation 'elu'"),
     (lambda: _built(LSTM(3, gate_activations={"o": "hard_sigmoid"})), "gate o activation"),
     (lambda: _built(RNN(3, activation="elu")), "nonlinearity 'tanh' or 'relu'"),
+    (lambda: Dropout(0.2, axis=(1,)), r"shares its mask \(per_sequence=False, axis=\(1,\)\)"),
+    (lambda: Dropout(0.2, per_sequence=True), r"shares its mask \(per_sequence=True"),
     (lambda: _built(GRU(3, activation="swish")), "gate n activation 'swish'"),
     (lambda: _built(GRU(3, recurrent_activation="hard_sigmoid")), "gate r activation 'hard_sigmoid'"),
     (lambda: _built(Dense(2, activation="softmax", activation_params={"temperature": 2.0}),

@@ -21,7 +21,7 @@ PyTorch                                    unrolled
 ``bias_ih_l0 + bias_hh_l0 (G*u,)``         ``b (1, G*u)`` (RNN, LSTM: one folded bias)
 GRU ``b_ir + b_hr``, ``b_iz + b_hz``       GRU ``b`` on the r and z blocks
 GRU ``b_in``  /  ``b_hn``                  GRU ``b`` on the n block  /  ``bh (1, u)``
-``nn.Dropout(p)``                          ``Dropout(p)`` (``per_sequence=False``)
+``nn.Dropout(p)``                          ``Dropout(p)`` (``per_sequence=False``, ``axis=()``)
 ``nn.Sequential``                          ``Model`` (``from_torch(seq, loss=..., ...)``)
 ``nn.Conv1d(c, f, k)`` / ``nn.Conv2d``     ``Conv1D(f, k)`` / ``Conv2D``: ``W = weight`` moved to
                                            ``(k, c, f)`` / ``(kh, kw, c, f)``, ``b = bias``
@@ -540,9 +540,10 @@ def _layer_modules(torch, layer, in_model):
         module = _recurrent_to_torch(torch, layer)
         return [_recurrent_output_class()(module, layer.sequences)] if in_model else [module]
     if Dropout is not None and isinstance(layer, Dropout):
-        if layer.per_sequence:
-            raise ValueError(f"to_torch: {layer.label} has per_sequence=True; nn.Dropout draws "
-                             f"one mask per element (per_sequence=False)")
+        if layer.per_sequence or layer.axis:
+            raise ValueError(f"to_torch: {layer.label} shares its mask (per_sequence="
+                             f"{layer.per_sequence}, axis={layer.axis}); nn.Dropout draws one "
+                             f"mask per element (per_sequence=False, axis=())")
         return [torch.nn.Dropout(layer.rate)]
     raise ValueError(f"to_torch: {layer.label} ({type(layer).__name__}) has no PyTorch equivalent "
                      f"here (Dense, RNN, LSTM, GRU, Dropout and Model convert)")
