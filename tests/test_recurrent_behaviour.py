@@ -546,7 +546,7 @@ def test_clear_errors():
             LSTM(bad)
     for option in ("dropout", "recurrent_dropout"):
         for rate in (1.0, -0.1, 1.5):
-            with pytest.raises(ValueError, match=f"{option} must be in"):
+            with pytest.raises(ValueError, match=f"{option} must be a finite number >= 0 and < 1"):
                 GRU(3, **{option: rate})
     with pytest.raises(ValueError, match="unknown activation"):
         RNN(3, activation="sigmoidal")
