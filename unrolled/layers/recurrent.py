@@ -99,8 +99,9 @@ class Recurrent(Layer):
     """Base class of recurrent layers with ``G`` gates fused into one set of weights.
 
     Parameters ``U (e, G*u)``, ``V (u, G*u)``, ``b (1, G*u)``; the gate order is stated by each
-    subclass. ``use_bias=False``: no ``b`` (``z_t = x_t U + h_{t-1} V``; PyTorch's ``bias=False``). Input ``X (m, s, e)``; output ``(m, s, u)`` with ``sequences=True``, else the last
-    state ``(m, u)``.
+    subclass. ``use_bias=False``: no ``b`` (``z_t = x_t U + h_{t-1} V``; PyTorch's
+    ``bias=False``). Input ``X (m, s, e)``; output ``(m, s, u)`` with ``sequences=True``, else the
+    last state ``(m, u)``.
 
     Forward keyword arguments: ``h0 (m, u)`` initial state (LSTM also ``C0``), ``mask (m, s)``
     boolean, True on real steps: padded steps keep the state unchanged and receive no gradient,
@@ -203,21 +204,21 @@ class Recurrent(Layer):
         m, s, e, u, G = self.d["m"], self.d["s"], self.d["e"], self.d["u"], self.gates
         self.fc["X"] = A
         self.backward_ready = False      # until the caches below are complete
-        # (R1) time-major copy of the input, with the input dropout mask, and (with a bias) a
-        # last column of ones that carries the bias through the products (R2) and (R7)+(R9)
+        # (R1) time-major copy of the input, with the input dropout mask (and, with a bias, a
+        # last column of ones, below)
         k = e + 1 if self.use_bias else e            # columns of [X 1], or of X alone
         Xt1 = self.cache(self.fc, "_Xt", (s, m, k))
         Xt = Xt1[:, :, :e]
         np.copyto(Xt, batch_major(A))                                         # (R1)
-        if self.use_bias:
-            Xt1[:, :, e] = 1.0                                                # (R1)
         Dx = self._dropout_mask("dropout_mask", self.dropout, e)
         if Dx is not None:
             Xt *= Dx                                                          # (R1)
         self._dropout_mask("recurrent_dropout_mask", self.recurrent_dropout, u)
         # (R2) input projection and bias of every step at once: one (s*m, e+1) @ (e+1, G*u)
-        # product [X 1] [U; b] (bench/README.md, "Measured choices": the bias); X U without one
+        # product [X 1] [U; b], the column of ones carrying the bias through (R2) and (R7)+(R9)
+        # (bench/README.md, "Measured choices": the bias); without a bias, X U
         if self.use_bias:
+            Xt1[:, :, e] = 1.0                                                # (R1)
             Ub = self.cache(self.fc, "_Ub", (e + 1, G * u))
             np.copyto(Ub[:e], self.p["U"])
             np.copyto(Ub[e:], self.p["b"])
