@@ -226,6 +226,29 @@ def test_weights_trained_in_unrolled_run_in_pytorch():
     _close(restored(torch.tensor(X)).detach().numpy(), model.predict(X))
 
 
+@needs_torch
+def test_recurrent_layers_without_bias_convert_both_ways_in_a_model():
+    """use_bias=False <-> bias=False for RNN, LSTM and GRU inside a model: no bias parameter on
+    either side, the same outputs, and the same weights back (gradients against PyTorch:
+    test_recurrent_torch.py)."""
+    model = Model([LSTM(4, sequences=True, use_bias=False), GRU(3, sequences=True, use_bias=False),
+                   RNN(2, use_bias=False)], seed=3)
+    X = _rng(9).standard_normal((5, 6, 2))
+    model.build(X)
+    seq = to_torch(model)
+    modules = [wrapper.rnn for wrapper in seq]
+    assert [type(m) for m in modules] == [nn.LSTM, nn.GRU, nn.RNN]
+    assert all(m.bias is False and not any("bias" in name for name, _ in m.named_parameters())
+               for m in modules)
+    _close(seq(torch.tensor(X)).detach().numpy(), model.predict(X))
+    again = from_torch(seq)
+    for layer, original in zip(again.layers, model.layers):
+        assert layer.use_bias is False and set(layer.p) == {"U", "V"}
+        for name in ("U", "V"):
+            np.testing.assert_array_equal(layer.p[name], original.p[name])
+    _close(again.predict(X), model.predict(X))
+
+
 # --------------------------------------------------------------------------- what cannot convert
 @needs_torch
 @pytest.mark.parametrize("module, match", [

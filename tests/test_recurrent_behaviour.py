@@ -546,7 +546,7 @@ def test_clear_errors():
             LSTM(bad)
     for option in ("dropout", "recurrent_dropout"):
         for rate in (1.0, -0.1, 1.5):
-            with pytest.raises(ValueError, match=f"{option} must be in"):
+            with pytest.raises(ValueError, match=f"{option} must be a finite number >= 0 and < 1"):
                 GRU(3, **{option: rate})
     with pytest.raises(ValueError, match="unknown activation"):
         RNN(3, activation="sigmoidal")
@@ -796,3 +796,30 @@ def test_dU_and_db_are_one_product_and_a_replaced_buffer_is_refilled(cell):
         layer.compute_gradients()
         for k, value in expected.items():
             np.testing.assert_array_equal(layer.g[k], value, err_msg=f"{k} after replacing {replaced}")
+
+
+# --------------------------------------------------------------------------- use_bias=False
+def test_layers_without_bias_train_save_and_load(tmp_path):
+    """use_bias=False: no b (nor GRU's bh) in p or g, use_bias in the config (a Bidirectional
+    gives it to both directions); a model of such layers trains, and comes back from its file
+    with the same parameters and predictions."""
+    from unrolled.framework.serialization import load_model, save_model
+    from unrolled.layers import Bidirectional
+    model = Model([Bidirectional(LSTM(3, sequences=True, use_bias=False)),
+                   GRU(3, sequences=True, use_bias=False), RNN(2, use_bias=False)], seed=4)
+    X, Y = _rng(5).standard_normal((8, 5, 2)), _rng(6).standard_normal((8, 2))
+    history = model.train(X, Y, epochs=2, verbose=0)
+    assert history["loss"][-1] < history["loss"][0]
+    bi, gru, rnn = model.layers
+    cells = [bi.forward_layer, bi.backward_layer, gru, rnn]
+    for layer in cells:
+        assert layer.use_bias is False and layer.config()["use_bias"] is False
+        assert set(layer.p) == {"U", "V"} and set(layer.g) == {"dU", "dV"}
+    save_model(model, tmp_path / "no_bias.npz")
+    loaded = load_model(tmp_path / "no_bias.npz")
+    bi2, gru2, rnn2 = loaded.layers
+    for layer, again in zip(cells, [bi2.forward_layer, bi2.backward_layer, gru2, rnn2]):
+        assert again.use_bias is False and set(again.p) == {"U", "V"}
+        for name in ("U", "V"):
+            np.testing.assert_array_equal(again.p[name], layer.p[name])
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))

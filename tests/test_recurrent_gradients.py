@@ -51,9 +51,11 @@ def _randomize_biases(layer, X, seed=5):
 
 
 def _expected_keys(layer, states):
-    keys = {f"{type(layer).__name__}.{k}" for k in ("U", "V", "b")} | {"X"} | set(states)
-    if isinstance(layer, GRU) and layer.reset_after:
-        keys.add("GRU.bh")
+    keys = {f"{type(layer).__name__}.{k}" for k in ("U", "V")} | {"X"} | set(states)
+    if layer.use_bias:
+        keys.add(f"{type(layer).__name__}.b")
+        if isinstance(layer, GRU) and layer.reset_after:
+            keys.add("GRU.bh")
     return keys
 
 
@@ -69,6 +71,20 @@ def test_gradcheck_every_cell(cell, sequences, with_state):
     _randomize_biases(layer, X)
     states = _initial_states(layer) if with_state else {}
     result = gradcheck(layer, X, inputs=states)
+    assert set(result) == _expected_keys(layer, states)
+    assert result.worst < TOL, repr(result)
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_gradcheck_every_cell_without_bias(cell, masked):
+    """use_bias=False: no b (nor GRU's bh), and dU, dV, dX, dh0 (and LSTM's dC0) are exact, with
+    every step in the output, from a given initial state, with and without a mask."""
+    layer = _layer(cell, sequences=True, use_bias=False)
+    X = _rng(8).standard_normal((M, S, E))
+    states = _initial_states(layer)
+    result = gradcheck(layer, X, inputs=states, **({"mask": _padded_mask()} if masked else {}))
+    assert set(layer.p) == {"U", "V"} and set(layer.g) == {"dU", "dV"}
     assert set(result) == _expected_keys(layer, states)
     assert result.worst < TOL, repr(result)
 

@@ -5,7 +5,7 @@ PyTorch is the independent reference here: its modules are given random weights,
 ``unrolled.interop.torch.from_torch`` (whose weight mapping is stated in that module's docstring)
 and both frameworks then run the same input. PyTorch has two biases per gate where unrolled keeps
 their sum, so the gradient of unrolled's folded bias must equal EACH of PyTorch's two bias
-gradients on those blocks.
+gradients on those blocks. Modules with ``bias=False`` become layers with ``use_bias=False``.
 """
 import numpy as np
 import pytest
@@ -24,6 +24,10 @@ MODULES = {
     "rnn_relu": lambda e, u: torch.nn.RNN(e, u, batch_first=True, nonlinearity="relu"),
     "lstm": lambda e, u: torch.nn.LSTM(e, u, batch_first=True),
     "gru": lambda e, u: torch.nn.GRU(e, u, batch_first=True),
+    # bias=False <-> use_bias=False: no b (nor GRU's bh) on either side
+    "rnn_tanh_no_bias": lambda e, u: torch.nn.RNN(e, u, batch_first=True, bias=False),
+    "lstm_no_bias": lambda e, u: torch.nn.LSTM(e, u, batch_first=True, bias=False),
+    "gru_no_bias": lambda e, u: torch.nn.GRU(e, u, batch_first=True, bias=False),
 }
 # (m, s, e, u): including a single step and a single sample
 SHAPES = [(3, 5, 2, 4), (1, 1, 3, 2), (2, 1, 4, 3), (1, 6, 2, 3), (4, 7, 5, 6)]
@@ -81,10 +85,11 @@ def test_agrees_with_pytorch(kind, shape, sequences, with_state):
     module = random_module(kind, e, u, seed=s * 100 + m * 10 + u)
     layer = from_torch(module, sequences=sequences)
     assert layer.sequences is sequences
+    assert layer.use_bias is module.bias
     rng = np.random.default_rng(m + s + e + u)
     X = rng.standard_normal((m, s, e))
     h0 = rng.standard_normal((m, u)) if with_state else None
-    C0 = rng.standard_normal((m, u)) if with_state and kind == "lstm" else None
+    C0 = rng.standard_normal((m, u)) if with_state and kind.startswith("lstm") else None
     R = rng.standard_normal((m, s, u) if sequences else (m, u))
     A_t, hT_t, CT_t, g_t = torch_run(module, X, R, h0, C0, sequences)
 
@@ -95,7 +100,7 @@ def test_agrees_with_pytorch(kind, shape, sequences, with_state):
     A = layer(X, **kwargs).copy()
     assert_close(A, A_t, OUT_TOL, "output")
     assert_close(layer.fc["hT"], hT_t, OUT_TOL, "final state h")
-    if kind == "lstm":
+    if kind.startswith("lstm"):
         assert_close(layer.fc["CT"], CT_t, OUT_TOL, "final cell state C")
 
     dX = layer.backward(R)
@@ -107,27 +112,35 @@ def test_agrees_with_pytorch(kind, shape, sequences, with_state):
         assert_close(layer.bc["dC0"], g_t["C0"], GRAD_TOL, "dC0")
     assert_close(layer.g["dU"], g_t["weight_ih_l0"].T, GRAD_TOL, "dU vs weight_ih.grad.T")
     assert_close(layer.g["dV"], g_t["weight_hh_l0"].T, GRAD_TOL, "dV vs weight_hh.grad.T")
-    db = layer.g["db"][0]
-    assert_close(db, g_t["bias_ih_l0"], GRAD_TOL, "db vs bias_ih.grad")
-    if kind == "gru":
-        # b_ir + b_hr and b_iz + b_hz are folded; b_hn is GRU's separate bh
-        assert_close(db[:2 * u], g_t["bias_hh_l0"][:2 * u], GRAD_TOL, "db[r, z] vs bias_hh.grad")
-        assert_close(layer.g["dbh"][0], g_t["bias_hh_l0"][2 * u:], GRAD_TOL, "dbh vs b_hn.grad")
+    if not module.bias:
+        assert set(layer.g) == {"dU", "dV"} and set(g_t) == {"X", *kwargs, "weight_ih_l0",
+                                                            "weight_hh_l0"}
     else:
-        assert_close(db, g_t["bias_hh_l0"], GRAD_TOL, "db vs bias_hh.grad")
+        db = layer.g["db"][0]
+        assert_close(db, g_t["bias_ih_l0"], GRAD_TOL, "db vs bias_ih.grad")
+        if kind == "gru":
+            # b_ir + b_hr and b_iz + b_hz are folded; b_hn is GRU's separate bh
+            assert_close(db[:2 * u], g_t["bias_hh_l0"][:2 * u], GRAD_TOL,
+                         "db[r, z] vs bias_hh.grad")
+            assert_close(layer.g["dbh"][0], g_t["bias_hh_l0"][2 * u:], GRAD_TOL,
+                         "dbh vs b_hn.grad")
+        else:
+            assert_close(db, g_t["bias_hh_l0"], GRAD_TOL, "db vs bias_hh.grad")
 
     # back to PyTorch: the same function (bias now all in bias_ih, except GRU's b_hn)
     again = to_torch(layer)
-    assert type(again) is type(module)
+    assert type(again) is type(module) and again.bias is module.bias
     A_again = torch_run(again, X, R, h0, C0, sequences)[0]
     assert_close(A_again, A_t, OUT_TOL, "to_torch(from_torch(module)) output")
 
 
+@pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "no_bias"])
 @pytest.mark.parametrize("cls", [RNN, LSTM, GRU], ids=["rnn", "lstm", "gru"])
-def test_to_torch_of_an_unrolled_layer_agrees(cls):
+def test_to_torch_of_an_unrolled_layer_agrees(cls, use_bias):
     """The other direction: a layer initialized by unrolled (LSTM's forget bias, non-zero GRU bh)
-    runs the same in PyTorch after to_torch, and from_torch gives the parameters back exactly."""
-    layer = cls(5, sequences=True).seed(3)
+    runs the same in PyTorch after to_torch, and from_torch gives the parameters back exactly;
+    use_bias=False becomes bias=False and back."""
+    layer = cls(5, sequences=True, use_bias=use_bias).seed(3)
     layer.dtype = np.dtype(np.float64)
     X = np.random.default_rng(4).standard_normal((3, 6, 4))
     layer(X)
@@ -136,21 +149,13 @@ def test_to_torch_of_an_unrolled_layer_agrees(cls):
         layer.p[name] += 0.3 * rng.standard_normal(layer.p[name].shape)
     A = layer(X).copy()
     module = to_torch(layer)
+    assert module.bias is use_bias
     out = module(torch.tensor(X))[0].detach().numpy()
     assert_close(out, A, OUT_TOL, "to_torch output")
     back = from_torch(module)
-    assert set(back.p) == set(layer.p)
+    assert back.use_bias is use_bias and set(back.p) == set(layer.p)
     for name in layer.p:
         np.testing.assert_array_equal(back.p[name], layer.p[name], err_msg=name)
-
-
-def test_bias_false_modules_convert_with_zero_biases():
-    torch.manual_seed(0)
-    module = torch.nn.LSTM(3, 4, batch_first=True, bias=False).double()
-    layer = from_torch(module)
-    np.testing.assert_array_equal(layer.p["b"], np.zeros((1, 16)))
-    X = np.random.default_rng(0).standard_normal((2, 3, 3))
-    assert_close(layer(X), module(torch.tensor(X))[0].detach().numpy(), OUT_TOL, "output")
 
 
 # --------------------------------------------------------------------------- Sequential <-> Model

@@ -11,8 +11,9 @@ masks) are read from the fast layer's cache and handed to the reference.
 Covered: masks (right-padded, left-padded, with gaps, rows without any real step), initial states,
 ``sequences`` both ways, ``lean=True``, chunks of one step and of all steps, ``stateful``, input
 and recurrent dropout, final-state gradients (dhT, dCT), activations whose derivative needs the
-pre-activation (the branches that keep ``fc["Z"]``), float64 and float32, and with hypothesis
-shapes down to m = 1, s = 1, u = 1. Bidirectional is checked against two cell references, one on
+pre-activation (the branches that keep ``fc["Z"]``), ``use_bias=False`` (no ``b``, nor GRU's ``bh``:
+the reference reads a ``p`` without them as a bias of zero), float64 and float32, and with
+hypothesis shapes down to m = 1, s = 1, u = 1. Bidirectional is checked against two cell references, one on
 the sequences reversed within their real steps.
 """
 import numpy as np
@@ -130,18 +131,21 @@ def prepare(layer, shape, dtype, training, mask_kind, rng):
 
 def compare(cell, m=3, s=5, e=2, u=3, dtype=np.float64, seed=0, sequences=False, mask="none",
             initial=False, lean=False, chunk_bytes=None, dropout=False, final=False,
-            stateful=False, activations_from_z=False):
+            stateful=False, activations_from_z=False, use_bias=True):
     """Run the fast layer and the reference on the same data; compare fc, bc and g."""
     dtype = np.dtype(dtype)
     make, ref_forward, ref_backward = CELLS[cell]
     rng = np.random.default_rng(seed)
     rates = {"dropout": 0.3, "recurrent_dropout": 0.4} if dropout else {}
     options = from_z(cell) if activations_from_z else {}
-    layer = make(u, sequences=sequences, lean=lean, stateful=stateful, **rates, **options)
+    layer = make(u, sequences=sequences, lean=lean, stateful=stateful, use_bias=use_bias, **rates,
+                 **options)
     layer.seed(seed)
     if chunk_bytes is not None:
         layer.chunk_bytes = chunk_bytes
     X, mask = prepare(layer, (m, s, e), dtype, dropout, mask, rng)
+    biases = {"b", "bh"} if cell == "gru_reset_after" else {"b"}
+    assert set(layer.p) == {"U", "V"} | (biases if use_bias else set())
     states = {}
     if initial:
         states = {name + "0": rng.standard_normal((m, u)).astype(dtype) for name in layer.state_names}
@@ -195,6 +199,13 @@ OPTIONS = {
                                 "initial": True, "final": True},
     "everything": {"sequences": True, "mask": "gaps", "initial": True, "lean": True,
                    "chunk_bytes": 1, "dropout": True, "final": True, "s": 9},
+    "no_bias": {"use_bias": False},
+    "no_bias_sequences_masked": {"use_bias": False, "sequences": True, "mask": "gaps",
+                                 "initial": True, "final": True},
+    "no_bias_everything": {"use_bias": False, "sequences": True, "mask": "right", "lean": True,
+                           "chunk_bytes": 1, "dropout": True, "stateful": True, "s": 9},
+    "no_bias_activations_from_z": {"use_bias": False, "activations_from_z": True, "lean": True,
+                                   "mask": "empty_row", "final": True},
 }
 
 
@@ -211,19 +222,22 @@ def test_fast_path_equals_reference(cell, option, dtype):
        e=st.integers(1, 3), u=st.integers(1, 4), dtype=st.sampled_from([np.float64, np.float32]),
        sequences=st.booleans(), mask=st.sampled_from(MASKS), initial=st.booleans(),
        lean=st.booleans(), chunk_bytes=st.sampled_from([None, 1, 64]), dropout=st.booleans(),
-       final=st.booleans(), activations_from_z=st.booleans(), seed=st.integers(0, 2 ** 16))
+       final=st.booleans(), activations_from_z=st.booleans(), use_bias=st.booleans(),
+       seed=st.integers(0, 2 ** 16))
 def test_fast_path_equals_reference_for_any_shape(cell, m, s, e, u, dtype, sequences, mask,
                                                   initial, lean, chunk_bytes, dropout, final,
-                                                  activations_from_z, seed):
+                                                  activations_from_z, use_bias, seed):
     compare(cell, m=m, s=s, e=e, u=u, dtype=dtype, seed=seed, sequences=sequences, mask=mask,
             initial=initial, lean=lean, chunk_bytes=chunk_bytes, dropout=dropout, final=final,
-            activations_from_z=activations_from_z)
+            activations_from_z=activations_from_z, use_bias=use_bias)
 
 
+@pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "no_bias"])
 @pytest.mark.parametrize("cell", list(CELLS))
-def test_one_step_one_unit_one_sample(cell):
+def test_one_step_one_unit_one_sample(cell, use_bias):
     """The smallest layer: every loop runs once and every matrix is 1 x 1."""
-    compare(cell, m=1, s=1, e=1, u=1, sequences=True, initial=True, final=True)
+    compare(cell, m=1, s=1, e=1, u=1, sequences=True, initial=True, final=True,
+            use_bias=use_bias)
 
 
 def test_the_oracle_sees_a_single_wrong_entry():

@@ -139,8 +139,8 @@ ALIASES = {
 
 #: arguments with no counterpart here, and what to do instead
 UNSUPPORTED = {
-    "use_bias": "Dense and the convolutions take use_bias=; the recurrent layers always have a "
-                "bias (b starts at zero)",
+    "use_bias": "Dense, the convolutions, RNN, LSTM, GRU and MultiHeadAttention take use_bias= "
+                "(Bidirectional: give it to the wrapped layer; LayerNormalization: center=False)",
     "bias": "Dense and the convolutions take use_bias= (PyTorch's bias=)",
     "bias_initializer": "biases start at zero and take no initializer",
     "input_shape": "the input size is read from the first input the layer sees",

@@ -21,6 +21,7 @@ PyTorch                                    unrolled
 ``bias_ih_l0 + bias_hh_l0 (G*u,)``         ``b (1, G*u)`` (RNN, LSTM: one folded bias)
 GRU ``b_ir + b_hr``, ``b_iz + b_hz``       GRU ``b`` on the r and z blocks
 GRU ``b_in``  /  ``b_hn``                  GRU ``b`` on the n block  /  ``bh (1, u)``
+``nn.RNN/LSTM/GRU(..., bias=False)``       ``use_bias=False``: no ``b`` (nor GRU ``bh``)
 ``nn.Dropout(p)``                          ``Dropout(p)`` (``per_sequence=False``, ``axis=()``)
 ``nn.Sequential``                          ``Model`` (``from_torch(seq, loss=..., ...)``)
 ``nn.Conv1d(c, f, k)`` / ``nn.Conv2d``     ``Conv1D(f, k)`` / ``Conv2D``: ``W = weight`` moved to
@@ -297,30 +298,29 @@ def _recurrent_from_torch(torch, module, sequences):
     e, u = module.input_size, module.hidden_size
     W_ih, W_hh = module.weight_ih_l0, module.weight_hh_l0
     dtype = _numpy_dtype(torch, W_ih, f"nn.{type(module).__name__}.weight_ih_l0")
+    options = {"sequences": sequences, "use_bias": bool(module.bias)}
     if isinstance(module, nn.LSTM):
-        layer, G = LSTM(u, sequences=sequences), 4
+        layer = LSTM(u, **options)
     elif isinstance(module, nn.GRU):
-        layer, G = GRU(u, sequences=sequences, reset_after=True), 3
+        layer = GRU(u, reset_after=True, **options)
     elif isinstance(module, nn.RNN):
         if module.nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"from_torch: nn.RNN nonlinearity {module.nonlinearity!r} is not "
                              f"supported (tanh or relu)")
-        layer, G = RNN(u, activation=module.nonlinearity, sequences=sequences), 1
+        layer = RNN(u, activation=module.nonlinearity, **options)
     else:
         raise ValueError(f"from_torch: {type(module).__name__} is not supported")
     _build(layer, (1, 1, e), dtype)
     _copy(layer, "U", _array(W_ih).T)
     _copy(layer, "V", _array(W_hh).T)
-    if module.bias:
+    if module.bias:       # bias=False: the layer has no b (nor bh) either
         b_ih, b_hh = _array(module.bias_ih_l0), _array(module.bias_hh_l0)
-    else:
-        b_ih = b_hh = np.zeros(G * u, dtype=dtype)
-    if G == 3:
-        b = np.concatenate([b_ih[:2 * u] + b_hh[:2 * u], b_ih[2 * u:]])
-        _copy(layer, "bh", b_hh[2 * u:][None])
-    else:
-        b = b_ih + b_hh
-    _copy(layer, "b", b[None])
+        if isinstance(layer, GRU):
+            b = np.concatenate([b_ih[:2 * u] + b_hh[:2 * u], b_ih[2 * u:]])
+            _copy(layer, "bh", b_hh[2 * u:][None])
+        else:
+            b = b_ih + b_hh
+        _copy(layer, "b", b[None])
     return layer
 
 
@@ -484,16 +484,16 @@ def _require(layer, acts, allowed, kind):
 def _recurrent_to_torch(torch, layer):
     from ..layers import GRU, LSTM, RNN
     nn = torch.nn
-    U, V, b = layer.p["U"], layer.p["V"], layer.p["b"]
+    U, V = layer.p["U"], layer.p["V"]
     e, u = U.shape[0], V.shape[0]
     dtype = _torch_dtype(torch, U.dtype)
-    bias_hh = np.zeros_like(b[0])
+    options = {"bias": layer.use_bias, "batch_first": True, "dtype": dtype}
     if isinstance(layer, LSTM):
         _require(layer, {f"gate {k}": a for k, a in layer.gate_activations.items()} |
                  {"cell": layer.activation},
                  {"gate i": "sigmoid", "gate f": "sigmoid", "gate g": "tanh", "gate o": "sigmoid",
                   "cell": "tanh"}, "nn.LSTM")
-        module = nn.LSTM(e, u, batch_first=True, dtype=dtype)
+        module = nn.LSTM(e, u, **options)
     elif isinstance(layer, GRU):
         if not layer.reset_after:
             raise ValueError(f"to_torch: {layer.label} has reset_after=False (Cho et al. 2014: the "
@@ -501,13 +501,12 @@ def _recurrent_to_torch(torch, layer):
                              f"reset_after=True form, so there is no equivalent")
         _require(layer, {f"gate {k}": a for k, a in layer.gate_activations.items()},
                  {"gate r": "sigmoid", "gate u": "sigmoid", "gate n": "tanh"}, "nn.GRU")
-        module = nn.GRU(e, u, batch_first=True, dtype=dtype)
-        bias_hh[2 * u:] = layer.p["bh"][0]
+        module = nn.GRU(e, u, **options)
     elif isinstance(layer, RNN):
         if layer.activation.name not in ("tanh", "relu"):
             raise ValueError(f"to_torch: {layer.label} uses activation {layer.activation.name!r}; "
                              f"nn.RNN only has nonlinearity 'tanh' or 'relu'")
-        module = nn.RNN(e, u, nonlinearity=layer.activation.name, batch_first=True, dtype=dtype)
+        module = nn.RNN(e, u, nonlinearity=layer.activation.name, **options)
     else:
         raise ValueError(f"to_torch: {layer.label} is not supported")
     if layer.dropout or layer.recurrent_dropout:
@@ -517,8 +516,13 @@ def _recurrent_to_torch(torch, layer):
     with torch.no_grad():
         module.weight_ih_l0.copy_(_tensor(torch, U.T))
         module.weight_hh_l0.copy_(_tensor(torch, V.T))
-        module.bias_ih_l0.copy_(_tensor(torch, b[0]))
-        module.bias_hh_l0.copy_(_tensor(torch, bias_hh))
+        if layer.use_bias:     # all of b in bias_ih; bias_hh zero except GRU's b_hn = bh
+            b = layer.p["b"][0]
+            bias_hh = np.zeros_like(b)
+            if isinstance(layer, GRU):
+                bias_hh[2 * u:] = layer.p["bh"][0]
+            module.bias_ih_l0.copy_(_tensor(torch, b))
+            module.bias_hh_l0.copy_(_tensor(torch, bias_hh))
     return module
 
 

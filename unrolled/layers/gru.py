@@ -18,7 +18,7 @@ class GRU(Recurrent):
     ``GATES[k]``. With ``reset_after=True`` (default; PyTorch, Keras 2, cuDNN) the reset gate
     multiplies ``h_{t-1} V_n + bh`` and the recurrent candidate bias ``bh (1, u)`` stays a separate
     parameter; with ``reset_after=False`` (Cho et al. 2014, EpyNN) it multiplies ``h_{t-1}``
-    before the product and there is no ``bh``.
+    before the product and there is no ``bh``. ``use_bias=False``: neither ``b`` nor ``bh``.
 
     Equations (numbers in the comments below and in docs/layers/gru.md)::
 
@@ -94,17 +94,17 @@ class GRU(Recurrent):
 
     def compute_shapes(self, A):
         super().compute_shapes(A)
-        if self.reset_after:
+        if self.reset_after and self.use_bias:
             self.fs["bh"] = (1, self.d["u"])
 
     def initialize_parameters(self):
         super().initialize_parameters()
-        if self.reset_after:
+        if self.reset_after and self.use_bias:
             self.p["bh"] = zeros((1, self.d["u"]), dtype=self.dtype)
 
     def forward_steps(self, Zt, Ht, maskT, states):
         s, m, u = self.d["s"], self.d["m"], self.d["u"]
-        V = self.p["V"]
+        V, bh = self.p["V"], self.p.get("bh")        # no bh with use_bias=False
         act_r, act_u, act = (self.gate_activations[k] for k in GATES)
         one_call = type(act_r) is type(act_u) and act_r.config() == act_u.config()
         keep_pre = any(a.needs_input for a in (act_r, act_u, act))
@@ -125,7 +125,10 @@ class GRU(Recurrent):
             hp = self.recurrent_input(Ht, t)
             if self.reset_after:
                 np.matmul(hp, V, out=hV)                                      # (G1), (G3)
-                np.add(hV_by_gate[2], self.p["bh"], out=reset_term[t])        # (G3) hn_t
+                if bh is None:
+                    np.copyto(reset_term[t], hV_by_gate[2])                   # (G3) hn_t
+                else:
+                    np.add(hV_by_gate[2], bh, out=reset_term[t])              # (G3) hn_t
             else:
                 np.matmul(hp, V[:, ru_cols], out=hV[:, ru_cols])              # (G1)
             np.add(Z_by_gate[t, :2], hV_by_gate[:2], out=ru)                  # (G1)
@@ -266,7 +269,8 @@ class GRU(Recurrent):
         if self.reset_after:
             dHn = batch_major(self.bc["dhn"]).reshape(s * m, u)
             dV[:, 2 * u:] = Hp.T @ dHn                                            # (R8)
-            self.g["dbh"] = dHn.sum(axis=0, keepdims=True)                        # (R9)
+            if self.use_bias:
+                self.g["dbh"] = dHn.sum(axis=0, keepdims=True)                    # (R9)
         else:
             dV[:, 2 * u:] = self.fc["_rh"].reshape(s * m, u).T @ dZ[:, 2 * u:]     # (R8)
 

@@ -1,6 +1,7 @@
 """LSTM layer. Equations: docs/layers/lstm.md (shared steps (R1)-(R9): docs/bptt.md)."""
 import numpy as np
 
+from ..framework import checks
 from ..framework.activations import activation_spec
 from .recurrent import Recurrent, batch_major
 
@@ -57,7 +58,9 @@ class LSTM(Recurrent):
 
     ``activation`` (default tanh) is used for the candidate g and for tC; ``recurrent_activation``
     (default sigmoid) for i, f and o; ``gate_activations={"g": ..., "f": ...}`` overrides single
-    gates. ``forget_bias`` (default 1.0, Jozefowicz et al. 2015) initializes the forget-gate bias.
+    gates. ``forget_bias`` (default 1.0, Jozefowicz et al. 2015) initializes the forget-gate bias;
+    with ``use_bias=False`` there is no bias to initialize, and a ``forget_bias`` other than the
+    default is refused rather than silently ignored.
     Other parameters as in :class:`RNN`; with ``lean=True`` backward writes ``dZ`` over the gates
     and ``dC`` over ``tC``, so ``fc["gates"]``, its views and ``fc["tC"]``, and ``bc["dh"]`` are
     None after it (docs/concepts.md, "Memory").
@@ -82,12 +85,17 @@ class LSTM(Recurrent):
                     "o": recurrent_activation}
         self.gate_activations = {k: self.make_activation(gate_activations.get(k, defaults[k]),
                                                          self.label) for k in GATES}
-        self.forget_bias = float(forget_bias)
+        self.forget_bias = checks.number(self.label, "forget_bias", forget_bias)
+        if not self.use_bias and self.forget_bias != 1.0:
+            raise ValueError(f"{self.label}: forget_bias={self.forget_bias!r} initializes the "
+                             f"forget-gate bias, but use_bias=False leaves no bias: drop "
+                             f"forget_bias, or keep use_bias=True")
 
     def initialize_parameters(self):
         super().initialize_parameters()
-        u = self.d["u"]
-        self.p["b"][0, u:2 * u] = self.forget_bias
+        if self.use_bias:
+            u = self.d["u"]
+            self.p["b"][0, u:2 * u] = self.forget_bias
 
     def forward(self, A, h0=None, C0=None, mask=None):
         return super().forward(A, h0=h0, mask=mask, C0=C0)

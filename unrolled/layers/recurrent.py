@@ -17,6 +17,7 @@ raises instead of reading gradients as gates.
 """
 import numpy as np
 
+from ..framework import checks
 from ..framework.activations import Sigmoid, Tanh, get_activation
 from ..framework.initializers import get_initializer, initializer_name, zeros
 from ..framework.layer import Layer
@@ -98,8 +99,9 @@ class Recurrent(Layer):
     """Base class of recurrent layers with ``G`` gates fused into one set of weights.
 
     Parameters ``U (e, G*u)``, ``V (u, G*u)``, ``b (1, G*u)``; the gate order is stated by each
-    subclass. Input ``X (m, s, e)``; output ``(m, s, u)`` with ``sequences=True``, else the last
-    state ``(m, u)``.
+    subclass. ``use_bias=False``: no ``b`` (``z_t = x_t U + h_{t-1} V``; PyTorch's
+    ``bias=False``). Input ``X (m, s, e)``; output ``(m, s, u)`` with ``sequences=True``, else the
+    last state ``(m, u)``.
 
     Forward keyword arguments: ``h0 (m, u)`` initial state (LSTM also ``C0``), ``mask (m, s)``
     boolean, True on real steps: padded steps keep the state unchanged and receive no gradient,
@@ -120,21 +122,20 @@ class Recurrent(Layer):
 
     def __init__(self, units, sequences=False, initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", dropout=0.0, recurrent_dropout=0.0,
-                 stateful=False, lean=False, **kwargs):
+                 stateful=False, lean=False, use_bias=True, **kwargs):
         super().__init__(**kwargs)
-        if not (isinstance(units, (int, np.integer)) and units > 0):
-            raise ValueError(f"{self.label}: units must be a positive integer, got {units!r}")
-        for option, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if not 0.0 <= rate < 1.0:
-                raise ValueError(f"{self.label}: {option} must be in [0, 1), got {rate!r}")
-        self.d["u"] = int(units)
-        self.sequences = bool(sequences)
+        self.d["u"] = checks.positive_int(self.label, "units", units)
+        self.sequences = checks.flag(self.label, "sequences", sequences)
         self.initializer = get_initializer(initializer, self.label)
         self.recurrent_initializer = get_initializer(recurrent_initializer, self.label)
-        self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
-        self.stateful = bool(stateful)
+        self.dropout = checks.number(self.label, "dropout", dropout, low=0, high=1,
+                                     high_open=True)
+        self.recurrent_dropout = checks.number(self.label, "recurrent_dropout", recurrent_dropout,
+                                               low=0, high=1, high_open=True)
+        self.stateful = checks.flag(self.label, "stateful", stateful)
         self.carried = None   # stateful: {state name: (m, u) final state} for the next batch
-        self.lean = bool(lean)
+        self.lean = checks.flag(self.label, "lean", lean)
+        self.use_bias = checks.flag(self.label, "use_bias", use_bias)
         self.backward_ready = False   # a complete forward pass whose caches backward may use
 
     # ------------------------------------------------------------------ shapes and parameters
@@ -146,8 +147,10 @@ class Recurrent(Layer):
         m, s, e = A.shape
         u, G = self.d["u"], self.gates
         self.d.update(m=m, s=s, e=e)
-        self.fs.update(X=A.shape, U=(e, G * u), V=(u, G * u), b=(1, G * u),
+        self.fs.update(X=A.shape, U=(e, G * u), V=(u, G * u),
                        h=(m, s, u), A=(m, s, u) if self.sequences else (m, u))
+        if self.use_bias:
+            self.fs["b"] = (1, G * u)
 
     def initialize_parameters(self):
         e, u, G = self.d["e"], self.d["u"], self.gates
@@ -156,7 +159,8 @@ class Recurrent(Layer):
                                       for _ in range(G)], axis=1)
         self.p["V"] = np.concatenate([self.recurrent_initializer((u, u), self.rng, self.dtype)
                                       for _ in range(G)], axis=1)
-        self.p["b"] = zeros((1, G * u), dtype=self.dtype)
+        if self.use_bias:
+            self.p["b"] = zeros((1, G * u), dtype=self.dtype)
 
     # ------------------------------------------------------------------ forward
     def initial_state(self, name, value):
@@ -200,23 +204,28 @@ class Recurrent(Layer):
         m, s, e, u, G = self.d["m"], self.d["s"], self.d["e"], self.d["u"], self.gates
         self.fc["X"] = A
         self.backward_ready = False      # until the caches below are complete
-        # (R1) time-major copy of the input, with the input dropout mask, and a last column of
-        # ones that carries the bias through the products (R2) and (R7)+(R9)
-        Xt1 = self.cache(self.fc, "_Xt", (s, m, e + 1))
+        # (R1) time-major copy of the input, with the input dropout mask (and, with a bias, a
+        # last column of ones, below)
+        k = e + 1 if self.use_bias else e            # columns of [X 1], or of X alone
+        Xt1 = self.cache(self.fc, "_Xt", (s, m, k))
         Xt = Xt1[:, :, :e]
         np.copyto(Xt, batch_major(A))                                         # (R1)
-        Xt1[:, :, e] = 1.0                                                    # (R1)
         Dx = self._dropout_mask("dropout_mask", self.dropout, e)
         if Dx is not None:
             Xt *= Dx                                                          # (R1)
         self._dropout_mask("recurrent_dropout_mask", self.recurrent_dropout, u)
         # (R2) input projection and bias of every step at once: one (s*m, e+1) @ (e+1, G*u)
-        # product [X 1] [U; b] (bench/README.md, "Measured choices": the bias)
-        Ub = self.cache(self.fc, "_Ub", (e + 1, G * u))
-        np.copyto(Ub[:e], self.p["U"])
-        np.copyto(Ub[e:], self.p["b"])
+        # product [X 1] [U; b], the column of ones carrying the bias through (R2) and (R7)+(R9)
+        # (bench/README.md, "Measured choices": the bias); without a bias, X U
+        if self.use_bias:
+            Xt1[:, :, e] = 1.0                                                # (R1)
+            Ub = self.cache(self.fc, "_Ub", (e + 1, G * u))
+            np.copyto(Ub[:e], self.p["U"])
+            np.copyto(Ub[e:], self.p["b"])
+        else:
+            Ub = self.p["U"]
         Zt = self.cache(self.fc, "_Zt", (s, m, G * u))
-        np.matmul(Xt1.reshape(s * m, e + 1), Ub, out=Zt.reshape(s * m, G * u))   # (R2)
+        np.matmul(Xt1.reshape(s * m, k), Ub, out=Zt.reshape(s * m, G * u))   # (R2)
         # (R3) state buffers of s + 1 steps, entry 0 holding the initial state
         Ht = self.cache(self.fc, "_Ht", (s + 1, m, u))
         h0 = self.initial_state("h", h0)
@@ -410,14 +419,18 @@ class Recurrent(Layer):
 
     def input_gradients(self, dZ):
         """(R7) dU = X^T dZ and (R9) db = sum of dZ over steps and samples, as one product over
-        all steps with the column of ones of (R1): [X 1]^T dZ = [dU; db]. ``g["dU"]`` and
-        ``g["db"]`` are the two row blocks of one buffer, reused by the next step (no
-        parameter-sized allocation per step; copy g to keep it, as any cache)."""
+        all steps with the column of ones of (R1): [X 1]^T dZ = [dU; db] (without a bias,
+        X^T dZ = dU). ``g["dU"]`` and ``g["db"]`` are the two row blocks of one buffer, reused by
+        the next step (no parameter-sized allocation per step; copy g to keep it, as any cache)."""
         s, m, e = self.d["s"], self.d["m"], self.d["e"]
-        dUb = self.cache(self.bc, "_dUb", (e + 1, dZ.shape[1]))
-        np.matmul(self.fc["_Xt"].reshape(s * m, e + 1).T, dZ, out=dUb)        # (R7), (R9)
-        if any(getattr(self.g.get(k), "base", None) is not dUb for k in ("dU", "db")):
-            self.g["dU"], self.g["db"] = dUb[:e], dUb[e:]       # new views only when replaced
+        k = e + 1 if self.use_bias else e            # columns of [X 1], or of X alone
+        dUb = self.cache(self.bc, "_dUb", (k, dZ.shape[1]))
+        np.matmul(self.fc["_Xt"].reshape(s * m, k).T, dZ, out=dUb)            # (R7), (R9)
+        names = ("dU", "db") if self.use_bias else ("dU",)
+        if any(getattr(self.g.get(name), "base", None) is not dUb for name in names):
+            self.g["dU"] = dUb[:e]                              # new views only when replaced
+            if self.use_bias:
+                self.g["db"] = dUb[e:]
 
     def compute_gradients(self):
         s, m, u, G = self.d["s"], self.d["m"], self.d["u"], self.gates
@@ -445,7 +458,7 @@ class Recurrent(Layer):
         return {**super().config(), "units": self.d["u"], "sequences": self.sequences,
                 "initializer": init or "glorot_uniform", "recurrent_initializer": rinit or "orthogonal",
                 "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
-                "stateful": self.stateful, "lean": self.lean}
+                "stateful": self.stateful, "lean": self.lean, "use_bias": self.use_bias}
 
     @staticmethod
     def make_activation(spec, owner):

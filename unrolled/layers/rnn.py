@@ -14,7 +14,7 @@ class RNN(Recurrent):
     ``X`` (``fc["X"]``)               ``(m, s, e)``   input: m samples, s steps, e elements per step
     ``p["U"]``                        ``(e, u)``      input weights
     ``p["V"]``                        ``(u, u)``      recurrent weights
-    ``p["b"]``                        ``(1, u)``      bias
+    ``p["b"]``                        ``(1, u)``      bias (none with ``use_bias=False``)
     ``fc["Z"]``                       ``(m, s, u)``   pre-activations z_t
     ``fc["h"]``                       ``(m, s, u)``   hidden state of every step
     ``fc["hp"]``                      ``(m, s, u)``   previous hidden states (``fc["hp"][:, 0]`` is ``h0``)
@@ -52,6 +52,9 @@ class RNN(Recurrent):
         Variational dropout rates on the inputs and on ``h_{t-1}`` (one mask per sequence).
     stateful : bool
         Carry the final state into the next batch (truncated BPTT); ``reset_state()`` forgets it.
+    use_bias : bool
+        False: no ``b``, ``z_t = x_t U + h_{t-1} V`` (PyTorch's ``bias=False``); for LSTM and
+        GRU as well (GRU then has no ``bh`` either).
     lean : bool
         Backward writes the gradients over the forward caches it no longer needs (``fc["Z"]``
         here; the gate caches of LSTM and GRU): less memory, the same gradients, but those ``fc``

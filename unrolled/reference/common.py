@@ -1,7 +1,8 @@
 """Small pieces shared by the recurrent references (rnn.py, lstm.py, gru.py).
 
 Conventions: ``X`` is ``(m, s, e)`` (m samples, s steps, e elements per step), a state is
-``(m, u)``; ``x_t = X[:, t]`` is step t (0-based in code, t = 1..s in the docs).
+``(m, u)``; ``x_t = X[:, t]`` is step t (0-based in code, t = 1..s in the docs). A ``p`` without
+``"b"`` is a layer built with ``use_bias=False``: the references then add no bias (a bias of 0).
 """
 import numpy as np
 
@@ -53,7 +54,8 @@ def output_gradient(dA, t, s):
 
 
 def input_side_gradients(fc, p, dZ):
-    """(R6) dX, (R7) dU and (R9) db from dZ = dL/dz of every step, (m, s, G*u)."""
+    """(R6) dX, (R7) dU and (R9) db from dZ = dL/dz of every step, (m, s, G*u). (db is
+    computed even without a bias; ``gradients_of`` keeps it only when p has a b.)"""
     X, U = fc["X"], p["U"]
     m, s, e = X.shape
     Dx = ones_unless(fc["dropout_mask"], (m, e), X.dtype)
@@ -61,6 +63,12 @@ def input_side_gradients(fc, p, dZ):
     dU = sum((X[:, t] * Dx).T @ dZ[:, t] for t in range(s))                    # (R7)
     db = dZ.sum(axis=(0, 1))[None, :]                                          # (R9)
     return dX, dU, db
+
+
+def gradients_of(p, **grads):
+    """g: the gradient of each parameter in p, ``g["d" + name]``. A layer with
+    ``use_bias=False`` has no b (nor GRU's bh), so it gets no db (nor dbh)."""
+    return {"d" + name: grads["d" + name] for name in p}
 
 
 def stack_steps(arrays):

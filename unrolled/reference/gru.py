@@ -15,8 +15,8 @@ The fast version is unrolled/layers/gru.py.
 """
 import numpy as np
 
-from .common import (backward_inputs, forward_inputs, input_side_gradients, output_gradient,
-                     sigmoid, stack_steps)
+from .common import (backward_inputs, forward_inputs, gradients_of, input_side_gradients,
+                     output_gradient, sigmoid, stack_steps)
 
 
 def _cache(X, keep, h, mask, dropout_mask, recurrent_dropout_mask, sequences):
@@ -30,7 +30,7 @@ def _cache(X, keep, h, mask, dropout_mask, recurrent_dropout_mask, sequences):
 
 def gru_reset_after_forward(X, p, h0=None, mask=None, dropout_mask=None,
                             recurrent_dropout_mask=None, sequences=False):
-    U, V, b, bh = p["U"], p["V"], p["b"], p["bh"]
+    U, V, b, bh = p["U"], p["V"], p.get("b", 0.0), p.get("bh", 0.0)   # use_bias=False: add 0
     s = X.shape[1]
     V_r, V_u, V_n = np.split(V, 3, axis=1)
     real, Dx, Dh, h = forward_inputs(X, V, h0, mask, dropout_mask, recurrent_dropout_mask)
@@ -77,12 +77,12 @@ def gru_reset_after_backward(fc, p, dA, dhT=None):
     dbh = dHn.sum(axis=(0, 1))[None, :]                           # (R9) for bh
     bc = {"dA": dA, "dh": stack_steps(dH), "dZ": dZ, "dhn": dHn, "dX": dX, "dh0": dh_next}
     bc["dr"], bc["du"], bc["dn"] = np.split(dZ, 3, axis=2)
-    return bc, {"dU": dU, "dV": dV, "db": db, "dbh": dbh}
+    return bc, gradients_of(p, dU=dU, dV=dV, db=db, dbh=dbh)
 
 
 def gru_reset_before_forward(X, p, h0=None, mask=None, dropout_mask=None,
                              recurrent_dropout_mask=None, sequences=False):
-    U, V, b = p["U"], p["V"], p["b"]
+    U, V, b = p["U"], p["V"], p.get("b", 0.0)                  # use_bias=False: no b, add 0
     s = X.shape[1]
     V_r, V_u, V_n = np.split(V, 3, axis=1)
     real, Dx, Dh, h = forward_inputs(X, V, h0, mask, dropout_mask, recurrent_dropout_mask)
@@ -130,4 +130,4 @@ def gru_reset_before_backward(fc, p, dA, dhT=None):
     dV_n = sum(fc["rh"][:, t].T @ dZ[:, t, 2 * units:] for t in range(s))          # (R8)
     bc = {"dA": dA, "dh": stack_steps(dH), "dZ": dZ, "dX": dX, "dh0": dh_next}
     bc["dr"], bc["du"], bc["dn"] = np.split(dZ, 3, axis=2)
-    return bc, {"dU": dU, "dV": np.hstack([dV_rz, dV_n]), "db": db}
+    return bc, gradients_of(p, dU=dU, dV=np.hstack([dV_rz, dV_n]), db=db)

@@ -14,13 +14,13 @@ defaults: σ for i, f, o and tanh for g and C. The fast version is unrolled/laye
 """
 import numpy as np
 
-from .common import (backward_inputs, forward_inputs, input_side_gradients, output_gradient,
-                     sigmoid, stack_steps)
+from .common import (backward_inputs, forward_inputs, gradients_of, input_side_gradients,
+                     output_gradient, sigmoid, stack_steps)
 
 
 def lstm_forward(X, p, h0=None, C0=None, mask=None, dropout_mask=None,
                  recurrent_dropout_mask=None, sequences=False):
-    U, V, b = p["U"], p["V"], p["b"]
+    U, V, b = p["U"], p["V"], p.get("b", 0.0)                  # use_bias=False: no b, add 0
     s, u = X.shape[1], V.shape[0]
     real, Dx, Dh, h = forward_inputs(X, V, h0, mask, dropout_mask, recurrent_dropout_mask)
     C = np.zeros_like(h) if C0 is None else C0
@@ -77,4 +77,4 @@ def lstm_backward(fc, p, dA, dhT=None, dCT=None):
           "dh0": dh_next, "dC0": dC_next, "dCT": dCT}
     for k, name in enumerate("ifgo"):      # bc["di"]: block i of dZ, dL/dz_i (not di of (L9))
         bc["d" + name] = dZ[:, :, k * u:(k + 1) * u]
-    return bc, {"dU": dU, "dV": dV, "db": db}
+    return bc, gradients_of(p, dU=dU, dV=dV, db=db)

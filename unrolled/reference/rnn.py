@@ -3,9 +3,10 @@
 For a student who knows NumPy and the chain rule. Equations (RNN1)-(RNN5) are on
 docs/layers/rnn.md, the shared steps (R1)-(R9) and the mask rules (R10)-(R11) on docs/bptt.md.
 
-Shapes: X (m, s, e) holds m sequences of s steps of e numbers; U (e, u), V (u, u), b (1, u);
-every state h_t is (m, u). The forward loop keeps every intermediate array; the backward loop
-walks the steps in reverse, carrying dh_next = the gradient that step t + 1 sends back to h_t.
+Shapes: X (m, s, e) holds m sequences of s steps of e numbers; U (e, u), V (u, u), b (1, u)
+(no b with use_bias=False); every state h_t is (m, u). The forward loop keeps every intermediate
+array; the backward loop walks the steps in reverse, carrying dh_next = the gradient that step
+t + 1 sends back to h_t.
 
 Options, all passed in as arrays so that the result is fully determined:
   h0 (m, u)                      initial state (zeros if None)
@@ -18,13 +19,13 @@ The activation is tanh (the layer's default). Returns dictionaries with the keys
 """
 import numpy as np
 
-from .common import (backward_inputs, forward_inputs, input_side_gradients, output_gradient,
-                     stack_steps)
+from .common import (backward_inputs, forward_inputs, gradients_of, input_side_gradients,
+                     output_gradient, stack_steps)
 
 
 def rnn_forward(X, p, h0=None, mask=None, dropout_mask=None, recurrent_dropout_mask=None,
                 sequences=False):
-    U, V, b = p["U"], p["V"], p["b"]
+    U, V, b = p["U"], p["V"], p.get("b", 0.0)                  # use_bias=False: no b, add 0
     s = X.shape[1]
     real, Dx, Dh, h = forward_inputs(X, V, h0, mask, dropout_mask, recurrent_dropout_mask)
     Z, H, Hp = [], [], []
@@ -58,4 +59,4 @@ def rnn_backward(fc, p, dA, dhT=None):
     dX, dU, db = input_side_gradients(fc, p, dZ)                 # (R6), (R7), (R9)
     dV = sum((fc["hp"][:, t] * Dh).T @ dZ[:, t] for t in range(s))   # (R8)
     bc = {"dA": dA, "dh": stack_steps(dH), "dZ": dZ, "dX": dX, "dh0": dh_next}
-    return bc, {"dU": dU, "dV": dV, "db": db}
+    return bc, gradients_of(p, dU=dU, dV=dV, db=db)
