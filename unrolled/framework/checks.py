@@ -135,13 +135,13 @@ ALIASES = {
     "rho": ("alpha",),
     "nesterov_momentum": ("nesterov",),
     "merge_mode": ("merge",),
+    "bias": ("use_bias",),
 }
 
 #: arguments with no counterpart here, and what to do instead
 UNSUPPORTED = {
     "use_bias": "Dense, the convolutions, RNN, LSTM, GRU and MultiHeadAttention take use_bias= "
                 "(Bidirectional: give it to the wrapped layer; LayerNormalization: center=False)",
-    "bias": "Dense and the convolutions take use_bias= (PyTorch's bias=)",
     "bias_initializer": "biases start at zero and take no initializer",
     "input_shape": "the input size is read from the first input the layer sees",
     "input_size": "the input size is read from the first input the layer sees",

@@ -72,6 +72,9 @@ def copy_weights(epynn_layer, layer):
     if kind == "GRU" and getattr(layer, "reset_after", False):
         raise ValueError(f"copy_weights: {layer.label} has reset_after=True; EpyNN's GRU is "
                          f"GRU(..., reset_after=False)")
+    if not getattr(layer, "use_bias", True):
+        raise ValueError(f"copy_weights: {layer.label} has use_bias=False; EpyNN's layers always "
+                         f"have a bias (build the layer with use_bias=True)")
     values = epynn_parameters(epynn_layer, kind)
     if not layer.initialized:
         raise ValueError(f"copy_weights: build {layer.label} first (layer(X) or model.build(X))")
