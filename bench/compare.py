@@ -10,6 +10,7 @@ Run from the repository root:
     python bench/compare.py c5ec034                         # LSTM-S, LSTM-M, GRU-M, RNN-M
     python bench/compare.py HEAD~3 --only GRU-L --dtypes float64 --rounds 9
     python bench/compare.py c5ec034 --stat min     # the fastest round of each, not the median
+    python bench/compare.py c5ec034 --memory       # also the peak memory of training, each version
 
 Set the BLAS threads in the environment (OPENBLAS_NUM_THREADS=1 ...) as for bench.py.
 """
@@ -76,6 +77,26 @@ def compare(name, dtype, old, new, rounds, stat="median"):
     return pick(samples["rev"]), pick(samples["tree"])
 
 
+def peak_mib(step):
+    """tracemalloc peak over three training steps of a model built but never run: the caches a
+    step keeps plus its temporaries, in MiB (the data and parameters were allocated before)."""
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        for _ in range(3):
+            step()
+        return tracemalloc.get_traced_memory()[1] / 2 ** 20
+    finally:
+        tracemalloc.stop()
+
+
+def compare_memory(name, dtype, old, new):
+    spec = bench.WORKLOADS[name]
+    X, Y, _ = bench.make_data(spec, dtype, np)
+    return (peak_mib(build_step(*old, spec, dtype, X, Y)),       # fresh models: their first
+            peak_mib(build_step(*new, spec, dtype, X, Y)))       # steps allocate the caches
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("rev", help="git revision to compare the working tree with")
@@ -86,6 +107,8 @@ def main(argv=None):
     parser.add_argument("--stat", choices=["median", "min"], default="median",
                         help="per-version statistic of the rounds; min is the more robust to bursts "
                              "of other load or hypervisor steal on a shared machine")
+    parser.add_argument("--memory", action="store_true",
+                        help="also the tracemalloc peak of one training step of each version")
     args = parser.parse_args(argv)
     new = (importlib.import_module("unrolled.framework"), importlib.import_module("unrolled.layers"))
     with tempfile.TemporaryDirectory() as workdir:
@@ -95,8 +118,12 @@ def main(argv=None):
         for name in args.only:
             for dtype in args.dtypes:
                 t_rev, t_tree = compare(name, dtype, old, new, args.rounds, args.stat)
-                print(f"{name:<11} {dtype:<8} {args.rev}: {t_rev:9.3f}   tree: {t_tree:9.3f}   "
-                      f"speed-up {t_rev / t_tree:.2f}x")
+                line = (f"{name:<11} {dtype:<8} {args.rev}: {t_rev:9.3f}   tree: {t_tree:9.3f}   "
+                        f"speed-up {t_rev / t_tree:.2f}x")
+                if args.memory:
+                    m_rev, m_tree = compare_memory(name, dtype, old, new)
+                    line += f"   peak MiB {m_rev:.2f} vs {m_tree:.2f} ({m_tree / m_rev:.2f}x)"
+                print(line, flush=True)
 
 
 if __name__ == "__main__":
