@@ -153,8 +153,23 @@ def _block_results(jobs):
     return jobs["results"]
 
 
+REQUIRES = re.compile(r"<!--\s*requires:\s*([\w, -]+?)\s*-->")
+
+
+def missing_requirements(path):
+    """The optional packages a page declares with ``<!-- requires: matplotlib -->`` and that are
+    not installed (its blocks are then not judged: they cannot run)."""
+    from importlib.util import find_spec
+    names = [n.strip() for found in REQUIRES.findall(path.read_text(encoding="utf-8"))
+             for n in found.split(",") if n.strip()]
+    return [n for n in names if find_spec(n) is None]
+
+
 @pytest.mark.parametrize("path", FILES_WITH_CODE, ids=_rel)
 def test_code_blocks_run(path, background):
+    missing = missing_requirements(path)
+    if missing:
+        pytest.skip(f"{_rel(path)} needs {', '.join(missing)} (pip install \".[plot]\")")
     result = _block_results(background).get(str(path))
     assert result is not None, (f"{_rel(path)}: the block runner stopped before this file:\n"
                                 f"{background['blocks'].output()}")
