@@ -226,3 +226,22 @@ def test_scale_invariant_layer_passes_with_the_input_drawn_as_the_docs_draw_it()
     X = np.random.default_rng(0).standard_normal((3, 5))
     result = gradcheck(RowNormalize(), X)
     assert result.worst < 1e-7, repr(result)
+
+
+def test_evaluate_weighs_the_loss_like_train():
+    """evaluate(sample_weight=w) reports sum_i w_i L_i / N, the objective train minimizes; the
+    metrics stay unweighted; weights of 1 change nothing."""
+    rng = np.random.default_rng(3)
+    X, Y = rng.standard_normal((10, 3)), rng.standard_normal((10, 2))
+    model = Model([Dense(2)], loss="mse", metrics=["mae"], seed=0)
+    w = rng.uniform(0, 2, size=10)
+    A = model.predict(X)
+    expected = float(np.sum(w[:, None] * (A - Y) ** 2) / A.size)
+    logs = model.evaluate(X, Y, sample_weight=w, batch_size=3)      # weights follow the batches
+    assert logs["loss"] == pytest.approx(expected, rel=1e-12)
+    assert logs["mae"] == pytest.approx(model.evaluate(X, Y)["mae"], rel=1e-12)
+    assert model.evaluate(X, Y, sample_weight=np.ones(10))["loss"] == \
+        pytest.approx(model.evaluate(X, Y)["loss"], rel=1e-12)
+    with pytest.raises(ValueError, match=r"model.evaluate: sample_weight must hold one weight per "
+                                         r"sample, shape \(10,\), got shape \(3,\)"):
+        model.evaluate(X, Y, sample_weight=np.ones(3))

@@ -129,7 +129,7 @@ def gradcheck(target, X, Y=None, eps=1e-6, mask=None, inputs=None, seed=0, check
         rewind = _frozen_rngs(layers)
 
         weights = {} if sample_weight is None else {
-            "sample_weight": target._sample_weight(sample_weight, X.shape[0])}
+            "sample_weight": target._sample_weight(sample_weight, X.shape[0], "gradcheck")}
 
         def objective():
             rewind()

@@ -588,7 +588,7 @@ class Model:
             X, Y, mask, sample_weight, validation = _split_off(validation_split, X, Y, mask,
                                                                sample_weight)
         X, Y, mask = self._prepare(X, Y, mask)
-        sample_weight = self._sample_weight(sample_weight, X.shape[0])
+        sample_weight = self._sample_weight(sample_weight, X.shape[0], "model.train")
         val = None
         if validation is not None and hasattr(validation, "X") and hasattr(validation, "Y"):
             validation = (validation.X, validation.Y, getattr(validation, "mask", None))
@@ -660,19 +660,19 @@ class Model:
         cbs.call("on_train_end")
         return self.history
 
-    def _sample_weight(self, sample_weight, m):
+    def _sample_weight(self, sample_weight, m, owner):
         if sample_weight is None:
             return None
         if "sample_weight" not in inspect.signature(self.compute_loss_and_gradients).parameters:
-            raise ValueError(f"model.train: {type(self).__name__} does not take sample_weight")
+            raise ValueError(f"{owner}: {type(self).__name__} does not take sample_weight")
         w = np.asarray(sample_weight)
         if w.dtype == object or not (np.issubdtype(w.dtype, np.number) or w.dtype == bool):
-            raise TypeError(f"model.train: sample_weight must be numeric, got dtype {w.dtype}")
+            raise TypeError(f"{owner}: sample_weight must be numeric, got dtype {w.dtype}")
         if w.shape != (m,):
-            raise ValueError(f"model.train: sample_weight must hold one weight per sample, shape "
+            raise ValueError(f"{owner}: sample_weight must hold one weight per sample, shape "
                              f"({m},), got shape {w.shape}")
         if not (np.isfinite(w).all() and (w >= 0).all()):
-            raise ValueError("model.train: sample_weight must be finite and >= 0")
+            raise ValueError(f"{owner}: sample_weight must be finite and >= 0")
         return w.astype(self.dtype)
 
     @staticmethod
@@ -724,22 +724,24 @@ class Model:
             if getattr(layer, "stateful", False):
                 layer.reset_state()
 
-    def _evaluate(self, X, Y, mask, batch_size=None):
+    def _evaluate(self, X, Y, mask, batch_size=None, sample_weight=None):
         # Stateful layers start evaluation from zero and get their training state back after.
         carried = [(l, l.carried) for l in self.layers if getattr(l, "stateful", False)]
         self.reset_states()
+        weights = {} if sample_weight is None else {"sample_weight": sample_weight}
         try:
-            return self._evaluate_batches(X, Y, mask, batch_size)
+            return self._evaluate_batches(X, Y, mask, batch_size, **weights)
         finally:
             for layer, state in carried:
                 layer.carried = state
 
-    def _evaluate_batches(self, X, Y, mask, batch_size):
+    def _evaluate_batches(self, X, Y, mask, batch_size, sample_weight=None):
         loss_sum, n_sum, outputs = 0.0, 0, []
         for sl, A in self._batches(X, mask, batch_size):
             mb = self.output_mask(A, mask[sl] if mask is not None else None)
             _, n = self.loss._count(A, mb)
-            loss_sum += self.loss_value(A, Y[sl], mb) * n
+            weights = {} if sample_weight is None else {"sample_weight": sample_weight[sl]}
+            loss_sum += self.loss_value(A, Y[sl], mb, **weights) * n
             n_sum += n
             outputs.append(A.copy())
         A = np.concatenate(outputs)
@@ -750,11 +752,13 @@ class Model:
         return logs
 
     @with_model_threads
-    def evaluate(self, X, Y, batch_size=256, mask=None):
-        """``{"loss": ..., metric: ...}`` on (X, Y), in evaluation mode (no dropout)."""
+    def evaluate(self, X, Y, batch_size=256, mask=None, sample_weight=None):
+        """``{"loss": ..., metric: ...}`` on (X, Y), in evaluation mode (no dropout).
+        ``sample_weight`` weighs each sample's loss as in ``train`` (the metrics stay unweighted)."""
         batch_size = checks.positive_int("model.evaluate", "batch_size", batch_size, none=True)
         X, Y, mask = self._prepare(X, Y, mask)
-        return self._evaluate(X, Y, mask, batch_size)
+        sample_weight = self._sample_weight(sample_weight, X.shape[0], "model.evaluate")
+        return self._evaluate(X, Y, mask, batch_size, sample_weight)
 
     @with_model_threads
     def predict(self, X, batch_size=256, mask=None):
