@@ -268,3 +268,13 @@ def test_every_label_of_the_reference_module_is_tagged_on_its_page():
         tags = set(re.findall(r"\\tag\{([A-Z]+\d+)\}", text))
         ours = {label for label in labels if label.rstrip("0123456789") == family}
         assert ours == tags if family != "RS" else ours == tags - {"RS4", "RS5"}, page
+
+
+def test_gradcheck_skips_a_frozen_inner_layer_and_checks_the_rest():
+    from unrolled.layers import Dense, LayerNormalization, Residual, Sequential
+    frozen = Dense(3, trainable=False)
+    model = Model([Residual(Sequential([LayerNormalization(), frozen])), Dense(1)], seed=0)
+    X = np.random.default_rng(0).standard_normal((4, 3))
+    result = gradcheck(model, X, np.zeros((4, 1)))
+    assert set(result) == {"X", "dense_1.W", "dense_1.b", "residual_0.0.beta", "residual_0.0.gamma"}
+    assert result.worst < 1e-7

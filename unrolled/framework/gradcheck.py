@@ -168,10 +168,17 @@ def gradcheck(target, X, Y=None, eps=1e-6, mask=None, inputs=None, seed=0, check
     else:
         raise TypeError(f"gradcheck: target must be a Model or a Layer, got {type(target).__name__}")
 
+    def trained(layer):
+        """The parameters training changes: all of a trainable layer's, except those a composite
+        says are frozen (a frozen inner layer's, which get no gradient)."""
+        if not layer.trainable:
+            return []
+        names = getattr(layer, "trainable_parameters", None)
+        return [k for k in layer.p if names is None or k in names()]
+
     analytic = {f"{l.name or type(l).__name__}.{k}": l.g["d" + k].copy()
-                for l in layers if l.trainable for k in l.p}
-    params = {f"{l.name or type(l).__name__}.{k}": l.p[k]
-              for l in layers if l.trainable for k in l.p}
+                for l in layers for k in trained(l)}
+    params = {f"{l.name or type(l).__name__}.{k}": l.p[k] for l in layers for k in trained(l)}
     extra = {}
     if check_input:
         if dX is None:
