@@ -823,3 +823,35 @@ def test_layers_without_bias_train_save_and_load(tmp_path):
         for name in ("U", "V"):
             np.testing.assert_array_equal(again.p[name], layer.p[name])
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_a_stateful_model_refuses_sets_that_leave_a_short_batch_before_any_update():
+    """A stateful layer refuses a batch of another size; the model's own loops must not make one:
+    train and evaluate say so up front, naming the set, its size and the batch size."""
+    from unrolled.framework import Model
+    from unrolled.layers import Dense
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((10, 5, 3)), rng.standard_normal((10, 2))
+    model = Model([LSTM(3, stateful=True), Dense(2)], seed=0)
+    model.build(X)
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"the 7 training samples do not split into batches of 3"):
+        model.train(X[:7], Y[:7], batch_size=3, verbose=0)
+    with pytest.raises(ValueError, match=r"the 4 validation samples do not split into batches of "
+                                         r"3: use a validation_batch_size that divides 4"):
+        model.train(X, Y, batch_size=3, validation_split=0.4, verbose=0)
+    assert all(np.array_equal(before[k], v) for k, v in model.get_weights().items())
+    with pytest.raises(ValueError, match=r"model.evaluate: .* the 4 samples do not split into "
+                                         r"batches of 3"):
+        model.evaluate(X[:4], Y[:4], batch_size=3)
+    model.train(X[:6], Y[:6], batch_size=3, validation_split=0.5, verbose=0)   # 3 + 3: fine
+    assert model.evaluate(X[:4], Y[:4])["loss"] > 0                          # one batch of 4
+
+
+def test_validation_split_checks_the_lengths_it_splits():
+    from unrolled.framework import Model
+    from unrolled.layers import Dense
+    X = np.random.default_rng(0).standard_normal((10, 3))
+    with pytest.raises(ValueError, match=r"X has 10 samples but sample_weight has 11"):
+        Model([Dense(1)], seed=0).train(X, X[:, :1], sample_weight=np.ones(11),
+                                        validation_split=0.2, verbose=0)

@@ -304,3 +304,15 @@ def test_masks_of_token_id_inputs_are_checked_like_any_other(rng):
     assert model.evaluate(ids2, Y, mask=mask)["loss"] == full
     with pytest.raises(ValueError, match=r"mask must have shape \(m, s\) = \(3, 5\)"):
         model.evaluate(ids, Y, mask=mask[:, :4])
+
+
+def test_an_unbuilt_seq2seq_checks_its_targets_before_building():
+    """train() builds the model from the first sample before anything else: its Y is checked
+    first, as train would (ids out of range refused, whole-number floats accepted)."""
+    X, Y = np.zeros((4, 6, 3)), np.array([[1, 2, 3]] * 4)
+    model = Seq2Seq(LSTM(4), LSTM(4, sequences=True), Dense(5, activation="softmax"), seed=0)
+    with pytest.raises(ValueError, match=r"Seq2Seq: Y ids must lie in \[0, 4\], got \[11, 13\]"):
+        model.train(X, Y + 10, verbose=0)
+    model = Seq2Seq(LSTM(4), LSTM(4, sequences=True), Dense(5, activation="softmax"), seed=0)
+    model.train(X, Y.astype(float), verbose=0)
+    assert len(model.history["loss"]) == 1

@@ -163,3 +163,11 @@ def test_building_a_fresh_stateful_model_carries_no_state(clean_env):
     assert model.layers[0].carried is None
     model.train(X, Y, epochs=1, batch_size=8, shuffle=False, verbose=0)
     assert model.layers[0].carried["h"].shape == (8, 3)
+
+
+def test_seq2seq_predict_uses_the_models_threads(clean_env):
+    from unrolled.framework import Seq2Seq
+    model = Seq2Seq(LSTM(3), LSTM(3, sequences=True), Dense(4, activation="softmax"), seed=0,
+                    threads=2)
+    model.predict(np.zeros((2, 5, 3)), length=3)
+    assert model.last_threads == 2

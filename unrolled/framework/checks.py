@@ -213,12 +213,13 @@ def unknown_arguments(owner, target, unknown, habits=None):
                      + f" ({name} takes: {', '.join(valid)})")
 
 
-def binding_error(cls, err, kwargs):
-    """TypeError for a call of ``cls(...)`` whose arguments do not bind (``err``, Python's
-    message): it names the class and, for each keyword it was given that is a Keras/PyTorch name,
-    the name used here."""
+def binding_error(cls, err, kwargs, built=None):
+    """TypeError for a call of ``cls.__init__`` whose arguments do not bind (``err``, Python's
+    message): it names the class (and the subclass ``built`` whose construction made the call)
+    and, for each keyword it was given that is a Keras/PyTorch name, the name used here."""
     valid = accepted_arguments(cls)
     hints = [f"{key}= is {targets[0]}= here" for key in kwargs
              for targets in [[t for t in ALIASES.get(key, ()) if t in valid]] if targets]
-    return TypeError(f"{cls.__name__}: {err}" + (f"; {'; '.join(hints)}" if hints else "")
+    where = cls.__name__ if built in (None, cls) else f"{cls.__name__} (called by {built.__name__})"
+    return TypeError(f"{where}: {err}" + (f"; {'; '.join(hints)}" if hints else "")
                      + f" ({cls.__name__} takes: {', '.join(valid)})")

@@ -68,10 +68,11 @@ def in_order(hook, method):
     return checked
 
 
-def named_arguments(init):
-    """``init`` (a layer's ``__init__``) raising, for arguments Python cannot bind (a required one
-    missing, too many given), a TypeError that names the layer and suggests the names this
-    library uses (``Embedding(input_dim=10, output_dim=3)``: ``vocab_size=``, ``dim=``)."""
+def named_arguments(cls, init):
+    """``init`` (the ``__init__`` of layer class ``cls``) raising, for arguments Python cannot bind
+    (a required one missing, too many given), a TypeError that names ``cls`` (and the layer being
+    built, when a subclass made the call) and suggests the names this library uses
+    (``Embedding(input_dim=10, output_dim=3)``: ``vocab_size=``, ``dim=``)."""
     signature = inspect.signature(init)
 
     @functools.wraps(init)
@@ -79,7 +80,7 @@ def named_arguments(init):
         try:
             signature.bind(self, *args, **kwargs)
         except TypeError as err:
-            raise checks.binding_error(type(self), err, kwargs) from None
+            raise checks.binding_error(cls, err, kwargs, built=type(self)) from None
         init(self, *args, **kwargs)
     checked_init.checks_arguments = True
     return checked_init
@@ -121,7 +122,7 @@ class Layer:
         register("layer", cls, automatic=True)
         init = cls.__dict__.get("__init__")
         if init is not None and not getattr(init, "checks_arguments", False):
-            cls.__init__ = named_arguments(init)
+            cls.__init__ = named_arguments(cls, init)
         for hook in ("forward", "backward", "compute_gradients"):
             method = cls.__dict__.get(hook)
             if method is not None and not getattr(method, "checks_order", False):

@@ -156,8 +156,11 @@ def _split_off(fraction, X, Y, mask, sample_weight):
     X, Y = np.asarray(X), np.asarray(Y)
     mask = None if mask is None else np.asarray(mask)
     sample_weight = None if sample_weight is None else np.asarray(sample_weight)
-    if len(Y) != m:
-        raise ValueError(f"model: X has {m} samples but Y has {len(Y)}")
+    for name, value in (("Y", Y), ("mask", mask), ("sample_weight", sample_weight)):
+        if value is not None and (value.ndim == 0 or len(value) != m):
+            raise ValueError(f"model.train: X has {m} samples but {name} has "
+                             f"{len(value) if value.ndim else 'none (a scalar)'}: they are split "
+                             f"together by validation_split")
     validation = (X[cut:], Y[cut:]) + (() if mask is None else (mask[cut:],))
     return (X[:cut], Y[:cut], None if mask is None else mask[:cut],
             None if sample_weight is None else sample_weight[:cut], validation)
@@ -598,6 +601,11 @@ class Model:
                                  "dataset Split")
             val = self._prepare(*validation, prefix="validation ") if len(validation) == 3 else \
                 self._prepare(validation[0], validation[1], None, prefix="validation ")
+        self._check_stateful_batches("model.train", "training samples", X.shape[0], batch_size)
+        if val is not None:
+            self._check_stateful_batches("model.train", "validation samples", val[0].shape[0],
+                                         validation_batch_size or batch_size,
+                                         "a validation_batch_size")
         m = X.shape[0]
         cbs = CallbackList(callbacks, self)
         self.stop_training = False
@@ -659,6 +667,17 @@ class Model:
                 bar.close()
         cbs.call("on_train_end")
         return self.history
+
+    def _check_stateful_batches(self, owner, what, n, batch_size, knob="a batch size"):
+        """A stateful layer carries its state from one batch to the next, so every batch of a
+        pass must have the same size: refuse, before any step, a set that leaves a short batch."""
+        stateful = [l.label for l in self.layers if getattr(l, "stateful", False)]
+        if stateful and batch_size is not None and n % batch_size:
+            raise ValueError(f"{owner}: {', '.join(stateful)} is stateful (it carries its state "
+                             f"from one batch to the next), so every batch must have the same "
+                             f"size, but the {n} {what} do not split into batches of "
+                             f"{batch_size}: use {knob} that divides {n}, or "
+                             f"{n - n % batch_size} samples")
 
     def _sample_weight(self, sample_weight, m, owner):
         if sample_weight is None:
@@ -757,6 +776,8 @@ class Model:
         ``sample_weight`` weighs each sample's loss as in ``train`` (the metrics stay unweighted)."""
         batch_size = checks.positive_int("model.evaluate", "batch_size", batch_size, none=True)
         X, Y, mask = self._prepare(X, Y, mask)
+        self._check_stateful_batches("model.evaluate", "samples", X.shape[0],
+                                     min(batch_size, X.shape[0]) if batch_size else None)
         sample_weight = self._sample_weight(sample_weight, X.shape[0], "model.evaluate")
         return self._evaluate(X, Y, mask, batch_size, sample_weight)
 

@@ -2,6 +2,7 @@
 import numpy as np
 
 from . import checks, inputs
+from ..threads import with_model_threads
 from .model import Model
 
 
@@ -190,33 +191,39 @@ class Seq2Seq(Model):
 
     # ------------------------------------------------------------------ data and evaluation
     def build(self, X, Y=None):
-        Y = np.zeros((1, 1), dtype=np.intp) if Y is None else np.asarray(Y)[:1]
         X = self._inputs(X, "X")
+        # one sample of each: its ids checked as train would (Y may have a single row)
+        Y = np.zeros((1, 1), dtype=np.intp) if Y is None else \
+            self._target_ids(np.asarray(Y)[:1], X[:1])
         try:
             self.teacher_forward(X[:1], Y, training=False)
         except ValueError as err:          # quote the caller's X, not the one-sample probe
             inputs.raise_with_caller_shape(err, X[:1], X)
         return self
 
-    def _prepare(self, X, Y, mask, prefix=""):
-        X = self._inputs(X, prefix + "X")
+    def _target_ids(self, Y, X, prefix=""):
+        """``Y`` checked as integer token ids ``(m, s_out)`` for the ``m`` samples of ``X``."""
         Y = np.asarray(Y)
         if Y.ndim != 2 or Y.shape[0] != X.shape[0]:
             raise ValueError(f"Seq2Seq: {prefix}Y must be integer ids of shape (m, s_out) with "
                              f"m = {X.shape[0]}, got shape {Y.shape}")
         if not np.issubdtype(Y.dtype, np.integer):
-            if not np.all(np.mod(Y, 1) == 0):
+            if not np.issubdtype(Y.dtype, np.number) or not np.all(np.mod(Y, 1) == 0):
                 raise ValueError(f"Seq2Seq: {prefix}Y must hold integer token ids")
-            Y = Y.astype(np.intp)
         if Y.min() < 0 or Y.max() >= self.vocab:
             raise ValueError(f"Seq2Seq: {prefix}Y ids must lie in [0, {self.vocab - 1}], got "
                              f"[{Y.min()}, {Y.max()}]")
+        return Y.astype(np.intp)
+
+    def _prepare(self, X, Y, mask, prefix=""):
+        X = self._inputs(X, prefix + "X")
+        Y = self._target_ids(Y, X, prefix)
         mask = self._mask(mask, X, prefix + "mask")
         if not self.built:
             self.build(X, Y)
         if self.target_length is None or not prefix:
             self.target_length = Y.shape[1]
-        return X, Y.astype(np.intp), mask
+        return X, Y, mask
 
     def _evaluate_batches(self, X, Y, mask, batch_size):
         """Loss with teacher forcing; metrics on greedy decoding (what inference does)."""
@@ -236,6 +243,7 @@ class Seq2Seq(Model):
             logs[name] = fn(A, Y, task=self.task)
         return logs
 
+    @with_model_threads
     def predict(self, X, length=None, batch_size=256, mask=None):
         """Greedy-decoded output distributions (m, length, vocab)."""
         length = checks.positive_int("Seq2Seq.predict", "length", length, none=True)
