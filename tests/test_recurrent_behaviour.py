@@ -855,3 +855,16 @@ def test_validation_split_checks_the_lengths_it_splits():
     with pytest.raises(ValueError, match=r"X has 10 samples but sample_weight has 11"):
         Model([Dense(1)], seed=0).train(X, X[:, :1], sample_weight=np.ones(11),
                                         validation_split=0.2, verbose=0)
+
+
+def test_a_frozen_layer_stays_frozen_inside_bidirectional():
+    from unrolled.framework import Model
+    from unrolled.layers import Bidirectional, Dense
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((8, 4, 3)), rng.standard_normal((8, 1))
+    model = Model([Bidirectional(LSTM(3, trainable=False)), Dense(1)], seed=0)
+    model.build(X)
+    before = {k: v.copy() for k, v in model.layers[0].p.items()}
+    model.train(X, Y, epochs=2, batch_size=4, verbose=0)
+    assert model.layers[0].trainable is False
+    assert all(np.array_equal(before[k], v) for k, v in model.layers[0].p.items())

@@ -75,6 +75,7 @@ class Bidirectional(Layer):
             raise ValueError(f"Bidirectional: merge must be one of {MERGES}, got {merge!r}")
         kwargs.setdefault("l1", layer.l1)
         kwargs.setdefault("l2", layer.l2)
+        kwargs.setdefault("trainable", layer.trainable)   # a frozen layer stays frozen, both ways
         super().__init__(**kwargs)
         self.merge = merge
         self.forward_layer = layer
