@@ -1,6 +1,7 @@
 """Porting from EpyNN is exact: the same data, the same initial weights and EpyNN's own
 hyper-parameters converted by unrolled.interop.epynn.from_epynn_settings give the same weights
-as EpyNN 1.2.13 after 50 epochs, to 1e-12.
+as EpyNN 1.2.13 after 50 epochs, to 1e-12: Dense, RNN, LSTM, GRU and CNN networks, the CNNs
+through unrolled's EpyNN-named Convolution and Pooling, given EpyNN's own arguments.
 
 EpyNN is an optional test dependency (``pip install --no-deps epynn==1.2.13 termcolor tabulate
 texttable``); without it these tests skip.
@@ -13,16 +14,19 @@ import pytest
 pytest.importorskip("epynn.dense.models", reason="EpyNN 1.2.13 is not installed")
 from epynn.commons.loss import loss_functions  # noqa: E402
 from epynn.commons.maths import orthogonal, relu, sigmoid, softmax, tanh, xavier  # noqa: E402
+from epynn.convolution.models import Convolution as EConvolution  # noqa: E402
 from epynn.dense.models import Dense as EDense  # noqa: E402
+from epynn.flatten.models import Flatten as EFlatten  # noqa: E402
 from epynn.gru.models import GRU as EGRU  # noqa: E402
 from epynn.lstm.models import LSTM as ELSTM  # noqa: E402
 from epynn.network.hyperparameters import schedule_lrate  # noqa: E402
+from epynn.pooling.models import Pooling as EPooling  # noqa: E402
 from epynn.rnn.models import RNN as ERNN  # noqa: E402
 from epynn.settings import se_hPars as EPYNN_DEFAULTS  # noqa: E402
 
 from unrolled.framework import Model  # noqa: E402
 from unrolled.interop.epynn import copy_weights, epynn_clip_norm, from_epynn_settings  # noqa: E402
-from unrolled.layers import GRU, LSTM, RNN, Dense  # noqa: E402
+from unrolled.layers import GRU, LSTM, RNN, Convolution, Dense, Flatten, Pooling  # noqa: E402
 
 EPOCHS = 50
 M, BATCH = 24, 8                     # three batches of the same size
@@ -31,7 +35,7 @@ M, BATCH = 24, 8                     # three batches of the same size
 def data(kind, seed=0):
     """(X, Y) with 2-D or 3-D X and one-hot (2 classes) or single-unit targets."""
     rng = np.random.default_rng(seed)
-    X = rng.standard_normal((M, 5, 3) if kind == "sequence" else (M, 6))
+    X = rng.standard_normal({"sequence": (M, 5, 3), "image": (M, 7, 7, 2), "flat": (M, 6)}[kind])
     labels = (X.reshape(M, -1).sum(axis=1) > 0).astype(int)
     return X, labels
 
@@ -122,6 +126,19 @@ CASES = {
             lambda: [GRU(4, reset_after=False), Dense(1, activation="sigmoid")],
             ("GRU", "Dense"), "MSE", lambda y: y[:, None].astype(float),
             hpars(learning_rate=0.2, schedule="exp_decay", cycle_epochs=10, cycle_descent=0.2)),
+    # EpyNN's CNN stack, its arguments passed unchanged to unrolled's EpyNN-named layers
+    **{f"cnn-{name}": ("image",
+                       lambda strides=strides, pool=pool, act=act: [
+                           EConvolution(3, (2, 2), strides=strides, activate=act),
+                           EPooling((2, 2), pool=pool), EFlatten(), EDense(2, activate=softmax)],
+                       lambda strides=strides, pool=pool, act=act: [
+                           Convolution(3, (2, 2), strides=strides, activate=act),
+                           Pooling((2, 2), pool=pool), Flatten(), Dense(2, activation="softmax")],
+                       ("Convolution", "Pooling", "Flatten", "Dense"), "CCE", one_hot,
+                       hpars(learning_rate=0.05))
+       for name, strides, pool, act in (("stride1-max-relu", (1, 1), np.max, relu),
+                                        ("default-strides-min-tanh", None, np.min, tanh),
+                                        ("stride21-max-relu", (2, 1), np.max, relu))},
     "gru-gate-activations": ("sequence",
                              lambda: [EGRU(4, activate_reset=tanh, activate_update=sigmoid),
                                       EDense(2, activate=softmax)],

@@ -47,13 +47,14 @@ EPYNN_CLIP_NORM = 0.25
 
 def epynn_parameters(epynn_layer, kind):
     """The EpyNN layer's parameters as unrolled's ``p`` dict of layer ``kind`` (``"Dense"``,
-    ``"RNN"``, ``"LSTM"``, ``"GRU"``): gates concatenated in unrolled's order."""
+    ``"RNN"``, ``"LSTM"``, ``"GRU"``, ``"Convolution"`` / ``"Conv2D"``, or any layer without
+    parameters): gates concatenated in unrolled's order, every other array as it is."""
     p = epynn_layer.p
-    if kind in ("Dense", "RNN"):
+    if not p or kind in ("Dense", "RNN", "Conv2D", "Convolution"):
         return {name: np.array(value, dtype=np.float64) for name, value in p.items()}
     if kind not in GATE_PARAMETERS:
         raise ValueError(f"epynn_parameters: layer kind must be one of Dense, RNN, LSTM, GRU, "
-                         f"got {kind!r}")
+                         f"Conv2D (Convolution), got {kind!r}")
     gates = GATE_PARAMETERS[kind]
     missing = sorted({f"{w}{g}" for w in "UVb" for g in gates} - set(p))
     if missing:
