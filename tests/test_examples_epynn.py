@@ -15,7 +15,9 @@ import pytest
 
 from unrolled.datasets import dummy_boolean, dummy_image, dummy_string, dummy_time
 from unrolled.examples import _common, load
-from unrolled.examples._epynn import EPYNN_RNN_CLIP, accuracy, clip_like_epynn, epynn_scale
+from unrolled.examples._epynn import clip_rnn_like_epynn
+from unrolled.framework.metrics import METRICS
+from unrolled.interop.epynn import from_epynn_settings
 from unrolled.framework.model import Model
 from unrolled.framework.optimizers import SGD
 from unrolled.layers import RNN, Dense
@@ -130,10 +132,13 @@ def test_bad_arguments_are_named():
 
 
 # ----------------------------------------------------------------------------- conventions
-def test_accuracy_is_epynns():
-    assert accuracy(np.array([[0.49], [0.51], [0.9]]), np.array([[0.0], [1.0], [0.0]])) == 2 / 3
-    A = np.array([[0.6, 0.4], [0.3, 0.7]])
-    assert accuracy(A, np.array([[1.0, 0.0], [1.0, 0.0]])) == 0.5
+def test_unrolleds_accuracy_on_probabilities_is_epynns():
+    """EpyNN rounds a single output and takes the argmax of several, whatever the loss: so does
+    unrolled's accuracy for a sigmoid (binary) or softmax (categorical) output."""
+    A1, Y1 = np.array([[0.49], [0.51], [0.9]]), np.array([[0.0], [1.0], [0.0]])
+    assert METRICS["accuracy"](A1, Y1, task="binary") == 2 / 3
+    A2 = np.array([[0.6, 0.4], [0.3, 0.7]])
+    assert METRICS["accuracy"](A2, np.array([[1.0, 0.0], [1.0, 0.0]]), task="categorical") == 0.5
 
 
 @pytest.mark.parametrize("temperature", [1.0, 5.0])
@@ -146,8 +151,9 @@ def test_one_step_equals_epynns_summed_gradient_update(temperature):
     X = rng.normal(size=(b, 5))
     Y = np.eye(2)[rng.integers(0, 2, b)]
     dense = Dense(2, activation="softmax", activation_params={"temperature": temperature})
-    model = Model(clip_like_epynn([dense], epynn_scale(b, temperature)), loss="mse",
-                  optimizer=SGD(lr=lr * epynn_scale(b, temperature)), seed=0)
+    settings = from_epynn_settings({"learning_rate": lr, "schedule": "steady",
+                                    "softmax_temperature": temperature}, b, 1)
+    model = Model([dense], loss="mse", seed=0, **settings)
     model.predict(X)                                   # builds the parameters
     W, c = dense.p["W"].copy(), dense.p["b"].copy()
     Z = (X @ W + c) / temperature
@@ -164,8 +170,8 @@ def test_one_step_equals_epynns_summed_gradient_update(temperature):
 def test_only_the_rnn_layer_clips_its_gradients():
     rng = np.random.default_rng(1)
     X, Y = rng.normal(size=(8, 6, 2)), rng.normal(size=(8, 3)) * 10
-    model = Model(clip_like_epynn([RNN(4), Dense(3)], EPYNN_RNN_CLIP / 1e-3), loss="mse",
-                  optimizer=SGD(lr=0.1), seed=0)
+    model = Model(clip_rnn_like_epynn([RNN(4), Dense(3)], batch_size=250), loss="mse",
+                  optimizer=SGD(lr=0.1), seed=0)          # clip_norm = 0.25 / 250 = 1e-3
     model.compute_loss_and_gradients(X, Y)
     rnn, dense = model.layers
     dense_before = {k: v.copy() for k, v in dense.g.items()}

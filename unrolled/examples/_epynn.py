@@ -1,51 +1,33 @@
-"""What the four EpyNN examples share: EpyNN's training settings in unrolled's terms, its accuracy,
-and the run of one of its experiments (train, evaluate, one row of the results table).
+"""What the four EpyNN examples share: EpyNN's training settings in unrolled's terms and the run
+of one of its experiments (train, evaluate, one row of the results table).
 
 EpyNN's ``epynnlive`` notebooks train plain gradient descent at a constant learning rate, on the
 whole training split at once unless they give a ``batch_size``. Its conventions (EpyNN 1.2.13)
-change the numbers an unrolled model needs:
+change the numbers an unrolled model needs, which :mod:`unrolled.interop.epynn` converts
+(docs/coming_from_epynn.md):
 
 * EpyNN **sums** the gradients of a batch where unrolled **averages** them, and its softmax
-  derivative leaves out the ``1 / T`` of a temperature ``T``: its gradients are ``b * T`` times
-  unrolled's on batches of ``b`` samples, so its learning rate ``lr`` is unrolled's
-  ``SGD(lr * b * T)`` (:func:`epynn_scale`);
+  derivative leaves out the ``1 / T`` of a temperature ``T``: its learning rate ``lr`` is
+  unrolled's ``SGD(lr * b * T)`` on batches of ``b`` samples (``from_epynn_settings``);
 * EpyNN's RNN layer clips its own (summed) gradients to norm 0.25 by default (its LSTM and GRU do
-  not), which is the layer option ``clip_norm=0.25 / (b * T)`` on unrolled's gradients;
-* EpyNN's accuracy rounds a single output and takes the argmax of several, whatever the loss
-  (its MSE with a softmax output is a classifier), which :func:`accuracy` does for unrolled's
-  metrics, which otherwise ask for a classification loss.
+  not), which is that layer's ``clip_norm=0.25 / (b * T)`` here (``epynn_clip_norm``);
+* EpyNN's accuracy rounds a single output and takes the argmax of several, whatever the loss;
+  unrolled's ``"accuracy"`` does the same for a sigmoid or softmax output under any loss.
 
 The runs are not step-for-step EpyNN's: the initial weights and the samples differ.
 """
-import numpy as np
-
 from unrolled.examples._common import percent, print_results, save_plot
 from unrolled.framework.model import Model
-from unrolled.framework.optimizers import SGD
+from unrolled.interop.epynn import epynn_clip_norm, from_epynn_settings
 from unrolled.layers import RNN
 
-#: EpyNN's RNN layer clips its gradients to this norm (clip_gradients=True by default)
-EPYNN_RNN_CLIP = 0.25
 
-
-def accuracy(A, Y, task=None, mask=None):
-    """EpyNN's accuracy: predicted label = rounded output (one unit) or argmax (several units)."""
-    if A.shape[-1] == 1:
-        return float(np.mean(np.round(A) == Y))
-    return float(np.mean(np.argmax(A, axis=-1) == np.argmax(Y, axis=-1)))
-
-
-def epynn_scale(batch_size, temperature=1.0):
-    """How many times larger EpyNN's gradients are than unrolled's (batch sums, softmax T)."""
-    return batch_size * temperature
-
-
-def clip_like_epynn(layers, scale):
-    """EpyNN's RNN clips its own summed gradients to norm 0.25, its other layers do not: each RNN
-    gets ``clip_norm = 0.25 / scale`` on unrolled's mean gradients. Returns ``layers``."""
+def clip_rnn_like_epynn(layers, batch_size, temperature=1.0):
+    """EpyNN's RNN clips its own gradients, its other layers do not: each RNN of ``layers`` gets
+    the ``clip_norm`` that does the same on unrolled's mean gradients. Returns ``layers``."""
     for layer in layers:
         if isinstance(layer, RNN):
-            layer.clip_norm = EPYNN_RNN_CLIP / scale
+            layer.clip_norm = epynn_clip_norm(batch_size, temperature)
     return layers
 
 
@@ -59,9 +41,10 @@ def run_experiment(name, layers, ds, loss, lr, epochs, batch_size=None, temperat
     """
     X, Y = ds.train
     batch = len(X) if batch_size is None else batch_size
-    scale = epynn_scale(batch, temperature)
-    model = Model(clip_like_epynn(layers, scale), loss=loss, optimizer=SGD(lr=lr * scale), metrics=[accuracy], seed=seed,
-                  name=name)
+    settings = from_epynn_settings({"learning_rate": lr, "schedule": "steady",
+                                    "softmax_temperature": temperature}, batch, epochs)
+    model = Model(clip_rnn_like_epynn(layers, batch, temperature), loss=loss, metrics=["accuracy"],
+                  seed=seed, name=name, **settings)
     history = model.train(X, Y, epochs=epochs, batch_size=batch, validation=(ds.val.X, ds.val.Y),
                           verbose=verbose)
     acc = {"val": model.evaluate(ds.val.X, ds.val.Y)["accuracy"],

@@ -15,7 +15,7 @@ Run:  python -m unrolled.examples.epynn_string [--epochs N] [--seed S] [--plot F
 """
 from unrolled.datasets import dummy_string
 from unrolled.examples._common import Stopwatch, check_plot, percent, run_script
-from unrolled.examples._epynn import accuracy, report, run_experiments
+from unrolled.examples._epynn import report, run_experiments
 from unrolled.framework.model import Model
 from unrolled.framework.optimizers import Adam
 from unrolled.layers import GRU, LSTM, RNN, Dense, Flatten
@@ -66,7 +66,7 @@ def main(epochs=None, seed=0, verbose=1, plot=None, quick=False):
     # 3b. Not EpyNN's: a wider LSTM, Adam and mini-batches learn what the one-unit layers miss.
     name = "LSTM-32_Dense-2-softmax, Adam (not EpyNN's)"
     model = Model([LSTM(32), Dense(2, activation="softmax")], loss="cce", optimizer=Adam(lr=0.01),
-                  metrics=[accuracy], seed=seed, clip_norm=1.0, name="lstm32")
+                  metrics=["accuracy"], seed=seed, clip_norm=1.0, name="lstm32")
     histories[name] = model.train(*ds.train, epochs=epochs or (30 if quick else 100),
                                   batch_size=32, validation=ds.val, verbose=verbose)
     val[name], test[name] = (model.evaluate(*ds.val)["accuracy"],
