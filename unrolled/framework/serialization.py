@@ -753,12 +753,13 @@ def _take(entries, prefix, layer, name, what):
 
 
 def _preassign(layer, params):
-    """Give the layer (and the inner layers of a wrapper, whose parameters it exposes as
-    ``<side>.<name>``) the saved arrays, marked initialized: no initializer ever runs."""
+    """Give the layer (and the inner layers of a wrapper, Bidirectional or a composite, which
+    names inner layer i's parameters ``prefix(i) + name``) the saved arrays, marked initialized:
+    no initializer ever runs."""
     layer.p, layer.initialized, layer.g = params, True, {}
     inner = getattr(layer, "layers", None)
     if callable(getattr(layer, "prefix", None)) and isinstance(inner, (tuple, list)) and inner:
-        # a composite names inner layer i's parameters prefix(i) + name (Residual: "" + name)
+        # Residual's prefix is "": its one inner layer owns every parameter
         prefixes = [layer.prefix(i) for i in range(len(inner))]
         claimed = set()
         for prefix, sub in zip(prefixes, inner):
@@ -768,16 +769,6 @@ def _preassign(layer, params):
         if claimed != set(params):
             raise _Bad(f"{layer.label}: parameters {sorted(set(params) - claimed)} belong to "
                        f"none of its {len(inner)} inner layers")
-        return
-    if isinstance(inner, (tuple, list)) and inner and all(hasattr(x, "p") for x in inner) \
-            and params and all("." in k for k in params):
-        sides = list(dict.fromkeys(k.split(".", 1)[0] for k in params))
-        if len(sides) != len(inner):
-            raise _Bad(f"{layer.label}: parameters {list(params)} do not split over its "
-                       f"{len(inner)} inner layers")
-        for side, sub in zip(sides, inner):
-            _preassign(sub, {k.split(".", 1)[1]: v for k, v in params.items()
-                             if k.split(".", 1)[0] == side})
 
 
 def _check_shapes(layer, where):

@@ -83,16 +83,22 @@ class Bidirectional(Layer):
         for inner in (self.forward_layer, self.backward_layer):
             inner.l1 = inner.l2 = 0.0          # the wrapper counts the penalties once
         self.sequences = layer.sequences
-        self.weight_names = tuple(f"{side}.{w}" for side in ("forward", "backward")
-                                  for w in layer.weight_names)
+        self.weight_names = tuple(self.prefix(i) + w for i in range(2) for w in layer.weight_names)
+
+    SIDES = ("forward", "backward")
 
     @property
     def layers(self):
         return (self.forward_layer, self.backward_layer)
 
+    def prefix(self, i):
+        """How ``p`` and ``g`` name the parameters of inner layer ``i``: ``"forward."``,
+        ``"backward."`` (as the composites; load_model hands the saved arrays back by it)."""
+        return self.SIDES[i] + "."
+
     def compute_shapes(self, A):
         self.check_ndim(A, (3,), "input (m, s, e)")
-        for side, inner in zip(("forward", "backward"), self.layers):
+        for side, inner in zip(self.SIDES, self.layers):
             inner.dtype = self.dtype
             inner.rng = self.rng               # one generator: saved and restored with the wrapper
             inner.name = f"{self.name}.{side}" if self.name else side
@@ -104,7 +110,7 @@ class Bidirectional(Layer):
         self.d.update(m=m, s=s, e=A.shape[2], u=u)
         self.fs["X"] = A.shape
         self.fs["A"] = (m, s, width) if self.sequences else (m, width)
-        self.p = {f"{side}.{k}": v for side, inner in zip(("forward", "backward"), self.layers)
+        self.p = {self.prefix(i) + k: v for i, inner in enumerate(self.layers)
                   for k, v in inner.p.items()}
 
     def forward(self, A, mask=None):
@@ -148,10 +154,10 @@ class Bidirectional(Layer):
         return self.bc["dX"]
 
     def compute_gradients(self):
-        for side, inner in zip(("forward", "backward"), self.layers):
+        for i, inner in enumerate(self.layers):
             inner.compute_gradients()
             for k, v in inner.g.items():
-                self.g[f"d{side}.{k[1:]}"] = v
+                self.g["d" + self.prefix(i) + k[1:]] = v
 
     def config(self):
         return {**super().config(), "merge": self.merge,
