@@ -78,8 +78,11 @@ def test_thread_counts_must_be_positive_integers(bad):
 
 
 def test_model_threads_argument_is_checked():
-    with pytest.raises(ValueError, match="model: threads must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="model: threads must be a positive integer or None, got 0"):
         lstm_model(3, threads=0)
+    with pytest.raises(TypeError, match=r"model: threads must be a positive integer or None, got "
+                                        r"'2' \(str"):
+        lstm_model(3, threads="2")
 
 
 def test_size_rule_picks_one_thread_for_small_and_two_for_large_products(clean_env):

@@ -29,7 +29,7 @@ from .metrics import get_metric, task_for_loss
 from .optimizers import get_optimizer
 from .registry import register
 from .schedules import checked_rate
-from ..threads import check_count, with_model_threads
+from ..threads import with_model_threads
 
 
 class TrainingDiverged(FloatingPointError):
@@ -243,7 +243,7 @@ class Model:
         if schedule is not None and not callable(schedule):
             raise TypeError(f"model: schedule must be callable(epoch, base_lr), got {schedule!r}")
         self.schedule = schedule
-        self.threads = None if threads is None else check_count(threads, "model: threads")
+        self.threads = checks.positive_int("model", "threads", threads, none=True)
         self.last_threads = None  # BLAS threads of the last train/evaluate/predict (unrolled.threads)
 
         checks.number("model", "seed", seed, low=0, integer=True, none=True)
