@@ -14,7 +14,7 @@ import datetime
 import numpy as np
 
 from .base import Dataset, Split
-from .utils import _check_int, _split_rngs
+from .utils import Vocabulary, _check_int, _split_rngs
 
 __all__ = ["dates", "DATE_FORMATS"]
 
@@ -81,22 +81,18 @@ def dates(n_train: int = 20000, n_val: int = 1000, n_test: int = 1000, seed=0) -
     held = sizes["val"] + sizes["test"]
     pools = {"test": days[:sizes["test"]], "val": days[sizes["test"]:held], "train": days[held:]}
     names = list(DATE_FORMATS)
-    src_index = {c: i for i, c in enumerate(SOURCE_VOCAB)}
-    tgt_index = {c: i for i, c in enumerate(TARGET_VOCAB)}
+    source, target = Vocabulary(SOURCE_VOCAB), Vocabulary(TARGET_VOCAB)
 
     def encode_source(strings):
-        X = np.zeros((len(strings), SOURCE_LENGTH), dtype=np.int64)
-        mask = np.zeros((len(strings), SOURCE_LENGTH), dtype=bool)
-        for i, s in enumerate(strings):
-            X[i, :len(s)] = [src_index[c] for c in s]
-            mask[i, :len(s)] = True
+        X = source.encode([s.ljust(SOURCE_LENGTH, PAD) for s in strings])    # PAD is id 0
+        mask = np.arange(SOURCE_LENGTH) < np.array([len(s) for s in strings])[:, None]
         return X, mask
 
     def decode_source(X):
-        return ["".join(SOURCE_VOCAB[i] for i in row).rstrip(PAD) for row in np.asarray(X)]
+        return ["".join(row).rstrip(PAD) for row in source.decode(np.asarray(X))]
 
     def decode_target(ids):
-        return ["".join(TARGET_VOCAB[i] for i in row) for row in np.asarray(ids)]
+        return ["".join(row) for row in target.decode(np.asarray(ids))]
 
     splits, strings, formats = {}, {}, {}
     for (split, n), rng in zip(sizes.items(), rngs):
@@ -110,7 +106,7 @@ def dates(n_train: int = 20000, n_val: int = 1000, n_test: int = 1000, seed=0) -
             src.append(_write(date, DATE_FORMATS[names[kind]], case))
             tgt.append(date.isoformat())
         X, mask = encode_source(src)
-        Y = np.array([[tgt_index[c] for c in s] for s in tgt], dtype=np.int64).reshape(n, 10)
+        Y = target.encode(tgt).reshape(n, 10)
         splits[split] = Split(X, Y, mask)
         strings[split] = (src, tgt)
         formats[split] = [names[k] for k in kinds]
