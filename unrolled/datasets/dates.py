@@ -85,6 +85,7 @@ def dates(n_train: int = 20000, n_val: int = 1000, n_test: int = 1000, seed=0) -
 
     def encode_source(strings):
         X = source.encode([s.ljust(SOURCE_LENGTH, PAD) for s in strings])    # PAD is id 0
+        X = X.reshape(len(strings), SOURCE_LENGTH)          # also with no strings: (0, s)
         mask = np.arange(SOURCE_LENGTH) < np.array([len(s) for s in strings])[:, None]
         return X, mask
 
